@@ -1,0 +1,40 @@
+# Every target bootstraps .venv itself: `make demo` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+UV_VERSION := 0.13.8
+PYTEST_ARGS ?=
+
+.PHONY: venv test demo bench lint build clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements/dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(VENV)/bin/uv pip install -q --python $(PY) -r requirements/dev.txt
+	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+test: venv
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+demo: venv
+	$(VENV)/bin/spam-blocker demo
+
+bench: venv
+	$(PY) -m benchmarks
+
+lint: venv
+	$(VENV)/bin/ruff check shared functions local tests benchmarks
+	$(VENV)/bin/cfn-lint template.yaml
+
+# Regenerate the pinned lock files after changing pyproject.toml.
+lock: venv
+	$(VENV)/bin/uv pip compile -q pyproject.toml -o requirements/lambda.txt --python-version 3.12
+	$(VENV)/bin/uv pip compile -q pyproject.toml --extra dev -o requirements/dev.txt --python-version 3.11
+
+clean:
+	rm -rf $(VENV) build .aws-sam

@@ -1,0 +1,56 @@
+"""A block's life: pending -> active -> expired | removed, plus failed; and how we tag Zoom entries.
+
+`external` marks an entry a person made in the Zoom portal: it counts as blocking, and is never touched.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BlockState(StrEnum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REMOVED = "removed"
+    FAILED = "failed"
+    EXTERNAL = "external"
+
+
+ALLOWED_MOVES: dict[BlockState, frozenset[BlockState]] = {
+    BlockState.PENDING: frozenset({BlockState.ACTIVE, BlockState.FAILED, BlockState.PENDING}),
+    BlockState.ACTIVE: frozenset({BlockState.EXPIRED, BlockState.REMOVED, BlockState.ACTIVE}),
+    # A block may start again after it ended (spam resumed, or a retry after a permanent failure).
+    BlockState.EXPIRED: frozenset({BlockState.PENDING}),
+    BlockState.REMOVED: frozenset({BlockState.PENDING}),
+    BlockState.FAILED: frozenset({BlockState.PENDING}),
+    BlockState.EXTERNAL: frozenset({BlockState.REMOVED}),
+}
+
+BLOCKING_STATES = frozenset({BlockState.ACTIVE, BlockState.EXTERNAL})
+
+
+def can_move(current: BlockState | None, target: BlockState) -> bool:
+    if current is None:
+        return target in (BlockState.PENDING, BlockState.ACTIVE, BlockState.EXTERNAL)
+    return target in ALLOWED_MOVES[current]
+
+
+# Every Zoom entry we create carries this tag at the start of its comment, so it can be found again
+# and told apart from entries a person made.
+ZOOM_TAG = "[spam-blocker]"
+COMMENT_MAX = 255
+
+
+def tag_comment(summary: str) -> str:
+    text = f"{ZOOM_TAG} {' '.join(summary.split())}".strip()
+    return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 1] + "…"
+
+
+def is_ours(comment: str | None) -> bool:
+    return bool(comment) and comment.startswith(ZOOM_TAG)
+
+
+def zoom_digits(value: str) -> str:
+    """Zoom may echo a number with or without '+': compare digits."""
+    return value.lstrip("+")

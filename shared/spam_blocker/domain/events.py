@@ -1,0 +1,148 @@
+"""Events on IngestQueue (the DESIGN.md contract): call_log | spam_report | not_spam.
+
+`parse_ingest_event(body)` is the one entry point: it returns a typed, normalised event or raises
+InvalidEvent with a reason an operator can read. Extra fields are allowed and ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+
+from spam_blocker.clock import parse_iso
+
+
+class InvalidEvent(ValueError):
+    """An IngestQueue body that is not a valid event; `reason` says why in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def _aware(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("time without a zone")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("time must be an ISO-8601 string")
+    return parse_iso(value)
+
+
+class CallLog(_Lenient):
+    """A call-log record as Zoom's call-log APIs return it (only the fields we use)."""
+
+    id: str | None = None
+    caller_number: str
+    caller_number_type: int | None = None  # 1 internal extension, 2 external
+    callee_number: str | None = None
+    callee_number_type: int | None = None
+    direction: str = "inbound"
+    duration: int = 0
+    result: str | None = None
+    date_time: datetime
+
+    @field_validator("date_time", mode="before")
+    @classmethod
+    def _time(cls, v: Any) -> datetime:
+        return _aware(v)
+
+    @field_validator("caller_number", mode="before")
+    @classmethod
+    def _caller(cls, v: Any) -> str:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            raise ValueError("caller_number is empty")
+        return str(v)
+
+    @field_validator("callee_number", mode="before")
+    @classmethod
+    def _callee(cls, v: Any) -> str | None:
+        return None if v is None else str(v)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> int:
+        return 0 if v is None else int(v)
+
+
+class CallLogEvent(_Lenient):
+    type: Literal["call_log"]
+    call_log: CallLog
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.call_log.date_time
+
+
+class SpamReportEvent(_Lenient):
+    type: Literal["spam_report"]
+    phone_number: str
+    reporter: str = Field(min_length=1)
+    reported_at: datetime
+    reason: str | None = None
+
+    _t = field_validator("reported_at", mode="before")(lambda cls, v: _aware(v))
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.reported_at
+
+
+class NotSpamEvent(_Lenient):
+    type: Literal["not_spam"]
+    phone_number: str
+    reporter: str = Field(min_length=1)
+    reported_at: datetime
+    reason: str | None = None
+
+    _t = field_validator("reported_at", mode="before")(lambda cls, v: _aware(v))
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.reported_at
+
+
+IngestEvent = Annotated[CallLogEvent | SpamReportEvent | NotSpamEvent, Field(discriminator="type")]
+_ADAPTER: TypeAdapter[CallLogEvent | SpamReportEvent | NotSpamEvent] = TypeAdapter(IngestEvent)
+EVENT_TYPES = ("call_log", "spam_report", "not_spam")
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    loc = list(err.get("loc", ()))
+    if loc and loc[0] in EVENT_TYPES:  # the discriminated union puts the tag first
+        loc = loc[1:]
+    where = ".".join(str(p) for p in loc)
+    kind = err.get("type", "")
+    if kind == "missing":
+        return f"missing field {where}"
+    msg = err.get("msg", "invalid").removeprefix("Value error, ")
+    return f"invalid {where}: {msg}" if where else msg
+
+
+def parse_ingest_event(body: str | bytes | dict) -> CallLogEvent | SpamReportEvent | NotSpamEvent:
+    """Parse one SQS body. Raises InvalidEvent('bad JSON ...' | 'unknown type ...' | 'missing field ...')."""
+    if isinstance(body, dict):
+        data = body
+    else:
+        try:
+            data = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InvalidEvent(f"bad JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidEvent("event must be a JSON object")
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise InvalidEvent(f"unknown type {kind!r} (expected one of {', '.join(EVENT_TYPES)})")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise InvalidEvent(_first_error(exc)) from None

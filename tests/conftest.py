@@ -1,0 +1,9 @@
+import os
+
+# No test may reach real AWS: fixed fake credentials and region before any boto3 client exists.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ZoomSpamBlocker")
+os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "zoom-spam-blocker")
