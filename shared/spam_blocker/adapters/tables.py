@@ -1,0 +1,62 @@
+"""DynamoDB table shapes: the one place key names live. template.yaml declares the same shapes
+(tests/template checks they agree); tests and the local runner create tables from these.
+
+Blocks     pk `block_id` = BlockKey.as_id() ('prefix#1907555#inbound'); sparse GSI `by_expiry`
+           (`expiry_bucket` = 'due' only while a block is active/ours, sort `expires_at` ISO) so the
+           expirer queries due blocks instead of scanning.
+RateLimit  pk `limit_key` ('<account>#<category>'): token-bucket state, daily counter, penalty.
+Evidence   pk `pk`, sk `sk`: per-number and per-prefix aggregates (owned by the scorer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+BLOCKS_EXPIRY_INDEX = "by_expiry"
+
+BLOCKS_TABLE: dict[str, Any] = {
+    "KeySchema": [{"AttributeName": "block_id", "KeyType": "HASH"}],
+    "AttributeDefinitions": [
+        {"AttributeName": "block_id", "AttributeType": "S"},
+        {"AttributeName": "expiry_bucket", "AttributeType": "S"},
+        {"AttributeName": "expires_at", "AttributeType": "S"},
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": BLOCKS_EXPIRY_INDEX,
+            "KeySchema": [
+                {"AttributeName": "expiry_bucket", "KeyType": "HASH"},
+                {"AttributeName": "expires_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+RATE_LIMIT_TABLE: dict[str, Any] = {
+    "KeySchema": [{"AttributeName": "limit_key", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "limit_key", "AttributeType": "S"}],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+EVIDENCE_TABLE: dict[str, Any] = {
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+
+# TTL attribute (epoch seconds) on every table: ended blocks, stale evidence and old limiter rows age out.
+TTL_ATTRIBUTE = "ttl"
+
+
+def create_table(client, name: str, shape: dict[str, Any]) -> None:
+    """Create a table from a shape (tests and the local runner; AWS uses template.yaml)."""
+    client.create_table(TableName=name, **shape)
+    client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
