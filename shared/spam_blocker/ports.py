@@ -10,6 +10,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Protocol
 
+from spam_blocker.domain.block_request import BlockKey
+from spam_blocker.domain.block_state import BlockRecord
 from spam_blocker.zoom.models import BlockedEntry, CallLogsPage
 
 
@@ -42,3 +44,10 @@ class RateLimiter(Protocol):
 
 class Queue(Protocol):
     def send_many(self, bodies: Iterable[str]) -> None: ...
+
+
+class BlockStore(Protocol):
+    """The Blocks table (read side shared by the scorer; the blocker owns the state moves)."""
+
+    def get(self, key: BlockKey) -> BlockRecord | None: ...
+    def get_many(self, keys: Iterable[BlockKey]) -> dict[BlockKey, BlockRecord]: ...

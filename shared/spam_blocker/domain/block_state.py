@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+from spam_blocker.domain.block_request import BlockKey
 
 
 class BlockState(StrEnum):
@@ -54,3 +59,27 @@ def is_ours(comment: str | None) -> bool:
 def zoom_digits(value: str) -> str:
     """Zoom may echo a number with or without '+': compare digits."""
     return value.lstrip("+")
+
+
+@dataclass(frozen=True)
+class BlockRecord:
+    """One row of the Blocks table, as the domain sees it (adapters map to/from DynamoDB items)."""
+
+    key: BlockKey
+    state: BlockState
+    zoom_id: str | None = None
+    reason: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+    decided_at: datetime | None = None
+    updated_at: datetime | None = None
+    attempts: int = 0
+    failure_reason: str | None = None
+    owner: str | None = None  # attempt id of the instance holding a pending block
+    post_started_at: datetime | None = None  # set just before POST: a stale pending with it may exist in Zoom
+    cooldown_until: datetime | None = None  # after an unblock/not_spam: not re-blocked before this
+    version: int = 0
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.state in BLOCKING_STATES
