@@ -8,6 +8,7 @@ Forms sent to Zoom: numbers in E.164 with '+', prefixes as digits with the count
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, Literal, NamedTuple
 
@@ -37,6 +38,10 @@ class BlockKey(NamedTuple):
 class BlockRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    # Compatible extension of DESIGN.md: "unblock" (from not_spam feedback or ops) removes the block from
+    # Zoom and keeps the target off the list until `cooldown_until`. Absent means "block".
+    action: Literal["block", "unblock"] = "block"
+    cooldown_until: datetime | None = None
     match_type: MatchType
     phone_number: str = Field(min_length=1, max_length=50)
     block_type: BlockType = "inbound"
@@ -45,7 +50,7 @@ class BlockRequest(BaseModel):
     expires_at: datetime
     decided_at: datetime
 
-    @field_validator("expires_at", "decided_at", mode="before")
+    @field_validator("expires_at", "decided_at", "cooldown_until", mode="before")
     @classmethod
     def _time(cls, v: Any) -> Any:
         return parse_iso(v) if isinstance(v, str) else v
@@ -64,10 +69,14 @@ class BlockRequest(BaseModel):
         return BlockKey(self.match_type, self.phone_number, self.block_type)
 
     def to_body(self) -> str:
-        return self.model_dump_json()
+        return json.dumps(self.to_json_dict(), separators=(",", ":"))
 
     def to_json_dict(self) -> dict[str, Any]:
         data = self.model_dump(mode="json")
         data["expires_at"] = iso(self.expires_at)
         data["decided_at"] = iso(self.decided_at)
+        if self.cooldown_until is not None:
+            data["cooldown_until"] = iso(self.cooldown_until)
+        else:
+            data.pop("cooldown_until", None)
         return data
