@@ -7,3 +7,8 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ZoomSpamBlocker")
 os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "zoom-spam-blocker")
+
+# Real SQS/DynamoDB calls are atomic; moto's in-process backends are not under threads (see the module).
+from local.moto_locks import make_moto_thread_safe  # noqa: E402
+
+make_moto_thread_safe()
