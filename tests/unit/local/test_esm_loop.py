@@ -1,0 +1,89 @@
+"""The local event-source mapping behaves like Lambda's SQS poller."""
+
+import json
+import threading
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.esm_loop import EventSourceMapping
+
+
+@pytest.fixture
+def queues():
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        dlq = sqs.create_queue(QueueName="work-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName="work", Attributes={
+            "VisibilityTimeout": "0",  # failed records reappear at once, so the test needs no waiting
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"}),
+        })["QueueUrl"]
+        yield sqs, url, dlq
+
+
+def _send(sqs, url, bodies):
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageAttributes={"kind": {"DataType": "String", "StringValue": "t"}})
+
+
+def _dlq_bodies(sqs, dlq):
+    return sorted(m["Body"] for m in sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", []))
+
+
+def test_partial_batch_response_deletes_only_successes_and_poison_is_redriven(queues):
+    sqs, url, dlq = queues
+    _send(sqs, url, ["ok-1", "poison", "ok-2"])
+    seen = []
+    lock = threading.Lock()
+
+    def handler(event, context):
+        assert context.function_name == "worker" and context.get_remaining_time_in_millis() > 0
+        record = event["Records"][0]
+        assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"].endswith(":work")
+        assert record["messageAttributes"]["kind"]["stringValue"] == "t"
+        with lock:
+            seen.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"] if r["body"] == "poison"]}
+
+    mapping = EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="worker", batch_size=10, idle_sleep_s=0)
+    mapping.run_until_drained()
+    assert seen.count("ok-1") == 1 and seen.count("ok-2") == 1
+    assert seen.count("poison") == 3  # received maxReceiveCount times, then moved by the redrive policy
+    assert _dlq_bodies(sqs, dlq) == ["poison"]
+    assert mapping.stats.deleted == 2 and mapping.stats.failed_records == 3
+
+
+def test_a_raising_handler_deletes_nothing(queues):
+    sqs, url, dlq = queues
+    _send(sqs, url, ["a", "b"])
+    calls = []
+
+    def handler(event, context):
+        calls.append(len(event["Records"]))
+        raise RuntimeError("boom")
+
+    mapping = EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="worker", idle_sleep_s=0)
+    mapping.run_until_drained()
+    assert _dlq_bodies(sqs, dlq) == ["a", "b"]
+    assert mapping.stats.handler_errors == len(calls) and mapping.stats.deleted == 0
+
+
+def test_batches_respect_batch_size_and_many_pollers_process_each_message_once(queues):
+    sqs, _, _ = queues
+    url = sqs.create_queue(QueueName="slow-visibility", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    _send(sqs, url, [str(i) for i in range(95)])
+    seen, sizes = [], []
+    lock = threading.Lock()
+
+    def handler(event, context):
+        with lock:
+            sizes.append(len(event["Records"]))
+            seen.extend(r["body"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="w", batch_size=7, pollers=4,
+                       idle_sleep_s=0).run_until_drained()
+    assert max(sizes) <= 7
+    assert sorted(seen, key=int) == [str(i) for i in range(95)]
