@@ -1,2 +1,39 @@
-def main() -> int:
-    return 0
+"""`spam-blocker`: the one console script. Each subcommand lives in `local/commands/<name>.py` and
+exposes `register(subparsers)`, which adds its parser and sets `func(args) -> int` as the default.
+
+To add a command, write its module and append it to COMMANDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from local.commands import emulator
+
+COMMANDS = [
+    emulator,
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spam-blocker", description="Zoom Phone spam blocker: local tools")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in COMMANDS:
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

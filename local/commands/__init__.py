@@ -1,0 +1,1 @@
+"""One module per `spam-blocker` subcommand, each exposing `register(subparsers)`."""
