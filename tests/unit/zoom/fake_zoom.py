@@ -85,7 +85,9 @@ class FakeZoom:
         if request.url.path == "/oauth/token":
             self.token_requests.append(request)
             return self._fault_or(request, self._oauth)
-        self.api_requests.append(request)
+        # a snapshot: the auth flow re-sends the same request object with a new token after a 401
+        self.api_requests.append(httpx.Request(request.method, request.url, headers=request.headers.copy(),
+                                               content=request.content))
         return self._fault_or(request, self._api)
 
     def _fault_or(self, request: httpx.Request, handler) -> httpx.Response:
