@@ -44,7 +44,7 @@ OAUTH_PATH = "/oauth/token"
 API_PREFIX = "/v2"
 INSPECTION_PREFIX = "/_emulator"
 
-_KNOWN_PATHS = {"/phone/blocked_list", "/phone/blocked_list/{id}", "/phone/call_logs"}
+_METHODS = ("GET", "POST", "PATCH", "DELETE", "PUT")
 
 
 class ZoomEmulator:
@@ -223,7 +223,7 @@ class ZoomEmulator:
         try:
             if handler is not None:
                 return handler(request, now)
-            if route.split(" ", 1)[1] in _KNOWN_PATHS:
+            if any(route_of(method, request.path)[0] in self._routes for method in _METHODS):
                 raise ApiError(405, 405, f"Method {request.method} not allowed on {request.path}.")
             raise ApiError(404, 404, f"No such API: {request.method} {request.path}.")
         except ApiError as exc:
