@@ -79,6 +79,7 @@ class BlockRecord:
     post_started_at: datetime | None = None  # set just before POST: a stale pending with it may exist in Zoom
     cooldown_until: datetime | None = None  # after an unblock/not_spam: not re-blocked before this
     version: int = 0
+    last_error: str | None = None  # the last transient failure (5xx, transport...), for ops; not a state
 
     @property
     def is_blocking(self) -> bool:
