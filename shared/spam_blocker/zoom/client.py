@@ -235,7 +235,7 @@ class ZoomClient:
         except httpx.RequestError as exc:
             failed = _failed_request(exc)
             if failed is None or failed is request:  # ours (or unknown: assume ours, the cautious reading)
-                self._record(RequestRecord(route, category, None, self._clock.now()))
+                self._record(RequestRecord(route, category, None, observed.sent_at or self._clock.now()))
                 raise error_for(exc, route=route, category=category, now=self._clock.now()) from None
             raise ZoomTransportError(f"{type(exc).__name__} while fetching a Zoom OAuth token",
                                      may_have_committed=False, route=route) from None
@@ -263,16 +263,18 @@ class _Observed(httpx.Auth):
         self._category = category
         self._clock = clock
         self._record = record
+        self.sent_at: datetime | None = None  # when our request was last handed to the transport
 
     def sync_auth_flow(self, request: httpx.Request):
         flow = self._inner.sync_auth_flow(request)
         outgoing = next(flow)
         while True:
             ours = outgoing is self._request
-            at = self._clock.now()
+            if ours:
+                self.sent_at = self._clock.now()
             response = yield outgoing
             if ours:
-                self._record(RequestRecord(self._route, self._category, response.status_code, at))
+                self._record(RequestRecord(self._route, self._category, response.status_code, self.sent_at))
             try:
                 outgoing = flow.send(response)
             except StopIteration:

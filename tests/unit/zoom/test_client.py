@@ -6,10 +6,15 @@ from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spam_blocker.clock import ManualClock
 from spam_blocker.ports import ZoomPhone
+from spam_blocker.zoom.auth import clear_token_cache
 from spam_blocker.zoom.client import RequestRecord, ZoomClient, api_base
 from spam_blocker.zoom.errors import (
     ZoomBadResponse,
+    ZoomError,
     ZoomInvalid,
     ZoomNotFound,
     ZoomServerError,
@@ -401,3 +406,48 @@ class _StaticBearer(httpx.Auth):
     def auth_flow(self, request):
         request.headers["Authorization"] = f"Bearer {self.token}"
         yield request
+
+
+# --- fuzzing: whatever Zoom answers, a call returns its type or raises a ZoomError ---
+
+_bodies = st.one_of(
+    st.binary(max_size=40),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                     st.sampled_from(["id", "blocked_list", "call_logs", "call_history", "next_page_token",
+                                      "code", "message", "page_size"]), inner, max_size=4),
+                 max_leaves=10),
+)
+_calls = {
+    "list": lambda c: list(c.list_blocked()),
+    "get": lambda c: c.get_blocked("bl-1"),
+    "create": lambda c: create(c),
+    "update": lambda c: c.update_blocked("bl-1", status="inactive"),
+    "delete": lambda c: c.delete_blocked("bl-1"),
+    "call_logs": lambda c: list(c.iter_call_logs(date(2026, 11, 1), date(2026, 11, 2))),
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 409, 429, 500, 503]),
+       body=_bodies, retry_after=st.one_of(st.none(), st.text(max_size=12)), call=st.sampled_from(sorted(_calls)))
+def test_fuzz_any_answer_gives_a_result_or_a_zoom_error(status, body, retry_after, call):
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    headers = {k: v for k, v in headers.items() if v.isascii() and v.isprintable()}
+
+    def app(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/oauth/token":
+            return answer(200, {"access_token": "tok", "expires_in": 3600})
+        if isinstance(body, bytes):
+            return httpx.Response(status, content=body, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    clear_token_cache()
+    client = ZoomClient.create(API_URL, "https://zoom.test/oauth/token", "a", "b", "c",
+                               transport=httpx.MockTransport(app), clock=ManualClock(NOW), sleep=lambda s: None)
+    try:
+        _calls[call](client)
+    except ZoomError as exc:
+        assert exc.message
+    except ValueError as exc:  # only our own argument checks, never a parse error leaking out
+        pytest.fail(f"ValueError escaped: {exc!r}")
