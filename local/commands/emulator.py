@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"ZOOM_CLIENT_SECRET={'(from the environment)' if secret_from_env else creds['ZOOM_CLIENT_SECRET']}")
     print(f"Inspection: {base}/_emulator  (Ctrl-C to stop)", flush=True)
     try:
-        while not stopping.wait(0.5):
+        while not stopping.wait(0.1):
             pass
     finally:
         stop(server, thread)
