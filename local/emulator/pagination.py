@@ -11,6 +11,7 @@ the documented maximum works whichever way Zoom behaves.
 
 from __future__ import annotations
 
+import bisect
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,10 +57,10 @@ class PageTokens:
 
     def page(self, items: Sequence[T], *, key: Callable[[T], Any], size: int, listing: str,
              query: tuple[Any, ...], after: Any, now: datetime) -> tuple[list[T], str]:
-        """One page of `items` (already sorted by `key`) after the cursor, and the token for the next."""
-        remaining = [item for item in items if after is None or key(item) > after]
-        chunk = remaining[:size]
-        if len(remaining) <= size:
+        """One page of `items` (sorted by `key`, ascending) after the cursor, and the token for the next."""
+        start = 0 if after is None else bisect.bisect_right(items, after, key=key)
+        chunk = list(items[start:start + size])
+        if start + size >= len(items):
             return chunk, ""
         token = secrets.token_urlsafe(24).replace("-", "x").replace("_", "y")
         self._cursors[token] = _Cursor(listing, query, key(chunk[-1]), now + TOKEN_TTL)

@@ -84,7 +84,7 @@ class BlockedList:
         return self._entries.pop(entry_id, None) is not None
 
     def ordered(self) -> list[Entry]:
-        return sorted(self._entries.values(), key=lambda e: e.seq)
+        return list(self._entries.values())  # insertion order is creation (seq) order
 
     def clear(self) -> None:
         self._entries.clear()
