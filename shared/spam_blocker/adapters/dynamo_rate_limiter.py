@@ -1,0 +1,201 @@
+"""The shared rate limiter (ports.RateLimiter) in the RateLimit table: one item per account and category.
+
+    limit_key      S   '<account>#<category>'  ('acct-1#Light')
+    version        N   bumped by every write; every write is conditional on the version read
+    grants         L   recent grant times (N, µs since the epoch), ascending: the sliding log
+    day, day_count S,N the GMT date and how many permits were granted on it
+    blocked_until  N   µs: a 429 penalty, no permit for anyone before this
+    blocked_type   S   QPS | Daily-limit
+    ttl            N   epoch seconds: an idle row ages out after a few days
+
+`acquire` applies `rate_window.decide` to the state and writes the result with one conditional PutItem.
+Each instance caches the last state it saw per category: a cached state can only *under*-count (grants
+and penalties only add up), so a denial computed from it is final and costs no DynamoDB call, and a
+grant computed from it is tried directly as a conditional write. A lost race returns the current item
+(ReturnValuesOnConditionCheckFailure=ALL_OLD), and the decision is made again on it. Every lost race is
+someone else's successful write, so in a frozen window an instance loses at most `capacity` races:
+`max_rounds` exceeds that, and the thread test can demand exactly the allowance.
+
+ClientError codes are translated in `_translate`: a failed condition -> StoreConflict (handled here),
+throttling and 5xx -> StoreUnavailable (the caller retries later).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from spam_blocker.adapters.tables import TTL_ATTRIBUTE
+from spam_blocker.domain.rate_window import (
+    QPS,
+    RateGrant,
+    WindowLimits,
+    WindowState,
+    decide,
+    in_window,
+    penalize,
+)
+from spam_blocker.ports import StoreConflict, StoreUnavailable
+
+IDLE_TTL = timedelta(days=3)
+CONTENTION_RETRY = timedelta(milliseconds=20)
+
+_THROTTLING = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable",
+})
+
+
+class _Conflict(StoreConflict):
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("the rate-limit item moved meanwhile")
+        self.item = item
+
+
+@contextmanager
+def _translate(key: str) -> Iterator[None]:
+    """The one place ClientError codes become domain errors."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if code == "ConditionalCheckFailedException":
+            raise _Conflict(exc.response.get("Item")) from None
+        if code in _THROTTLING or status >= 500:
+            raise StoreUnavailable(f"rate limit {key}: {code or status}") from exc
+        raise
+
+
+class DynamoRateLimiter:
+    def __init__(self, client: Any, table_name: str, *, account: str, limits: Mapping[str, WindowLimits],
+                 max_rounds: int | None = None) -> None:
+        if not account:
+            raise ValueError("the limiter needs the Zoom account it counts for")
+        self._client = client
+        self.table_name = table_name
+        self.account = account
+        self.limits = dict(limits)
+        self._max_rounds = max_rounds or max(25, max(w.capacity for w in self.limits.values()) + 5)
+        self._cache: dict[str, WindowState] = {}
+        self._lock = threading.Lock()
+
+    def key(self, category: str) -> str:
+        return f"{self.account}#{category}"
+
+    # --- ports.RateLimiter ---------------------------------------------------------------------------
+
+    def acquire(self, category: str, now: datetime) -> RateGrant:
+        limits = self._limits(category)
+        state = self._cached(category)
+        for _ in range(self._max_rounds):
+            grant, new_state = decide(state, now, limits)
+            if new_state is None:
+                return grant
+            try:
+                self._write(category, state, new_state, now)
+                return grant
+            except _Conflict as conflict:
+                state = self._adopt(category, conflict.item)
+        return RateGrant(False, now + CONTENTION_RETRY, QPS)
+
+    def penalize(self, category: str, until: datetime, limit_type: str) -> None:
+        self._limits(category)
+        state = self._cached(category)
+        for _ in range(self._max_rounds):
+            new_state = penalize(state, until, limit_type)
+            if new_state is None:
+                return
+            try:
+                self._write(category, state, new_state, until)
+                return
+            except _Conflict as conflict:
+                state = self._adopt(category, conflict.item)
+        raise StoreUnavailable(f"rate limit {self.key(category)}: penalty not recorded (contention)")
+
+    # --- inspection ----------------------------------------------------------------------------------
+
+    def state(self, category: str) -> WindowState:
+        """The stored state, read now (consistent)."""
+        with _translate(self.key(category)):
+            item = self._client.get_item(TableName=self.table_name, Key={"limit_key": {"S": self.key(category)}},
+                                         ConsistentRead=True).get("Item")
+        return _from_item(item) if item else WindowState()
+
+    def stats(self, category: str, now: datetime) -> dict[str, Any]:
+        state = self.state(category)
+        limits = self._limits(category)
+        return {"in_window": in_window(state, now, limits), "capacity": limits.capacity,
+                "day_count": state.day_count, "blocked_until": state.blocked_until}
+
+    # --- machinery -----------------------------------------------------------------------------------
+
+    def _limits(self, category: str) -> WindowLimits:
+        try:
+            return self.limits[category]
+        except KeyError:
+            raise ValueError(f"no rate limits configured for category {category!r}") from None
+
+    def _cached(self, category: str) -> WindowState:
+        with self._lock:
+            return self._cache.get(category, WindowState())
+
+    def _adopt(self, category: str, item: dict[str, Any] | None) -> WindowState:
+        state = _from_item(item) if item else self.state(category)
+        self._remember(category, state)
+        return state
+
+    def _remember(self, category: str, state: WindowState) -> None:
+        with self._lock:
+            known = self._cache.get(category)
+            if known is None or state.version >= known.version:
+                self._cache[category] = state
+
+    def _write(self, category: str, old: WindowState, new: WindowState, now: datetime) -> None:
+        written = replace(new, version=old.version + 1)
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "Item": _to_item(self.key(category), written, now),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if old.version == 0:
+            kwargs["ConditionExpression"] = "attribute_not_exists(limit_key)"
+        else:
+            kwargs["ConditionExpression"] = "version = :v"
+            kwargs["ExpressionAttributeValues"] = {":v": {"N": str(old.version)}}
+        with _translate(self.key(category)):
+            self._client.put_item(**kwargs)
+        self._remember(category, written)
+
+
+def _to_item(key: str, state: WindowState, now: datetime) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "limit_key": {"S": key},
+        "version": {"N": str(state.version)},
+        "grants": {"L": [{"N": str(g)} for g in state.grants]},
+        "day": {"S": state.day},
+        "day_count": {"N": str(state.day_count)},
+        TTL_ATTRIBUTE: {"N": str(int((now + IDLE_TTL).timestamp()))},
+    }
+    if state.blocked_until is not None:
+        item["blocked_until"] = {"N": str(state.blocked_until)}
+        item["blocked_type"] = {"S": state.blocked_type or ""}
+    return item
+
+
+def _from_item(item: dict[str, Any]) -> WindowState:
+    blocked = item.get("blocked_until")
+    return WindowState(
+        grants=tuple(int(g["N"]) for g in item.get("grants", {}).get("L", [])),
+        day=item.get("day", {}).get("S", ""),
+        day_count=int(item.get("day_count", {}).get("N", "0")),
+        blocked_until=int(blocked["N"]) if blocked else None,
+        blocked_type=item.get("blocked_type", {}).get("S") or None,
+        version=int(item.get("version", {}).get("N", "0")),
+    )

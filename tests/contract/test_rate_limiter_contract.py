@@ -1,0 +1,203 @@
+"""One suite, two limiters: the in-memory fake and DynamoRateLimiter on moto (the `all_storage` idea from
+`limits`). A factory makes more instances over the same storage: separate Lambda containers."""
+
+from __future__ import annotations
+
+import random
+import threading
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from moto import mock_aws
+from spam_blocker.adapters.dynamo_rate_limiter import DynamoRateLimiter
+from spam_blocker.adapters.tables import RATE_LIMIT_TABLE, create_table
+from spam_blocker.clock import ManualClock
+from spam_blocker.domain.rate_plan import PLANS
+from spam_blocker.domain.rate_window import WindowLimits, limits_for_plan
+
+from tests.fakes.rate_limiter import InMemoryRateLimiter, LimiterBackend
+
+START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+PRO = limits_for_plan(PLANS["pro"])
+
+
+@pytest.fixture(params=["memory", "dynamo"])
+def make(request):
+    """make(account=..., limits=...) -> a new limiter instance over the shared storage."""
+    if request.param == "memory":
+        backend = LimiterBackend()
+
+        def memory(account: str = "acct-1", limits=None):
+            return InMemoryRateLimiter(account=account, limits=limits or PRO, backend=backend)
+
+        yield memory
+        return
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        create_table(client, "rate", RATE_LIMIT_TABLE)
+
+        def dynamo(account: str = "acct-1", limits=None):
+            return DynamoRateLimiter(client, "rate", account=account, limits=limits or PRO)
+
+        yield dynamo
+
+
+def test_grants_exactly_the_allowance_in_a_frozen_second_then_says_when_a_permit_frees(make):
+    limiter = make()
+    grants = [limiter.acquire("Light", START) for _ in range(25)]
+    assert [g.granted for g in grants] == [True] * 20 + [False] * 5
+    assert {(g.reason, g.retry_at) for g in grants[20:]} == {("qps", START + timedelta(seconds=1))}
+    assert limiter.acquire("Light", START + timedelta(milliseconds=999)).granted is False
+    assert limiter.acquire("Light", START + timedelta(seconds=1)).granted is True
+
+
+def test_the_window_slides_one_permit_per_expired_grant(make):
+    limiter = make()
+    for i in range(10):  # 10 grants in the first 100 ms, 10 more at 500 ms
+        assert limiter.acquire("Medium", START + timedelta(milliseconds=10 * i)).granted
+    denied = limiter.acquire("Medium", START + timedelta(milliseconds=500))
+    assert (denied.granted, denied.retry_at) == (False, START + timedelta(seconds=1))
+    assert limiter.acquire("Medium", START + timedelta(seconds=1)).granted
+    assert not limiter.acquire("Medium", START + timedelta(milliseconds=1005)).granted
+    assert limiter.acquire("Medium", START + timedelta(milliseconds=1010)).granted
+
+
+def test_instances_share_the_allowance_and_categories_and_accounts_are_separate(make):
+    a, b, other_account = make(), make(), make(account="acct-2")
+    assert sum(x.acquire("Light", START).granted for x in (a, b) * 15) == 20
+    assert not a.acquire("Light", START).granted and not b.acquire("Light", START).granted
+    assert sum(a.acquire("Medium", START).granted for _ in range(12)) == 10
+    assert sum(other_account.acquire("Light", START).granted for _ in range(22)) == 20
+
+
+def test_random_traffic_never_exceeds_the_limit_in_any_second_and_uses_most_of_it(make):
+    instances = [make(), make(), make()]
+    rng = random.Random(7)
+    clock = ManualClock(START)
+    granted_at: list[datetime] = []
+    while clock.now() < START + timedelta(seconds=10):
+        clock.advance(rng.uniform(0.0, 0.03))
+        grant = rng.choice(instances).acquire("Light", clock.now())
+        if grant.granted:
+            granted_at.append(clock.now())
+    for i, t in enumerate(granted_at):  # any 1-second span holds at most 20 grants
+        assert sum(1 for u in granted_at[i:] if u < t + timedelta(seconds=1)) <= 20
+    assert len(granted_at) >= 0.95 * 20 * 10
+
+
+def test_margin_and_reserve_narrow_the_allowance(make):
+    limits = {"Light": WindowLimits(per_second=20, margin_s=0.1, reserve=2)}
+    limiter = make(limits=limits)
+    assert sum(limiter.acquire("Light", START).granted for _ in range(20)) == 18
+    denied = limiter.acquire("Light", START + timedelta(seconds=1))
+    assert (denied.granted, denied.retry_at) == (False, START + timedelta(seconds=1.1))
+    assert limiter.acquire("Light", START + timedelta(seconds=1.1)).granted
+
+
+def test_the_daily_allowance_resets_at_midnight_gmt(make):
+    limits = {"Heavy": WindowLimits(per_second=5, daily=3)}
+    limiter = make(limits=limits)
+    late = datetime(2026, 11, 20, 23, 59, 58, tzinfo=UTC)
+    assert limiter.acquire("Heavy", late).granted
+    assert limiter.acquire("Heavy", late + timedelta(milliseconds=300)).granted
+    assert limiter.acquire("Heavy", late + timedelta(milliseconds=600)).granted
+    denied = limiter.acquire("Heavy", late + timedelta(seconds=1))
+    assert (denied.granted, denied.reason, denied.retry_at) == (False, "daily", datetime(2026, 11, 21, tzinfo=UTC))
+    assert limiter.acquire("Heavy", datetime(2026, 11, 21, tzinfo=UTC)).granted
+
+
+def test_a_penalty_stops_every_instance_until_it_ends_and_is_never_shortened(make):
+    a, b = make(), make()
+    assert b.acquire("Light", START).granted  # b's view of the item is now current
+    until = START + timedelta(seconds=3)
+    a.penalize("Light", until, "QPS")
+    a.penalize("Light", START + timedelta(seconds=1), "QPS")  # shorter: ignored
+    for limiter in (a, b):
+        grant = limiter.acquire("Light", START + timedelta(seconds=2))
+        assert (grant.granted, grant.reason, grant.retry_at) == (False, "penalty", until)
+    assert b.acquire("Medium", START + timedelta(seconds=2)).granted  # other categories unaffected
+    assert a.acquire("Light", until).granted and b.acquire("Light", until).granted
+
+
+def test_a_daily_penalty_says_daily(make):
+    limiter = make()
+    reset = datetime(2026, 11, 21, tzinfo=UTC)
+    limiter.penalize("Light", reset, "Daily-limit")
+    grant = limiter.acquire("Light", START)
+    assert (grant.granted, grant.reason, grant.retry_at) == (False, "daily", reset)
+
+
+def test_an_unknown_category_is_an_error(make):
+    with pytest.raises(ValueError):
+        make().acquire("Ultra", START)
+
+
+@pytest.mark.parametrize("shared_instance", [True, False], ids=["one-instance", "instance-per-thread"])
+def test_threads_on_one_key_get_exactly_the_allowance(make, shared_instance):
+    """The limits-style concurrency test, on a frozen clock: 60 threads, 20 permits."""
+    clock = ManualClock(START)
+    one = make()
+    barrier = threading.Barrier(60)
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        limiter = one if shared_instance else make()
+        barrier.wait()
+        grant = limiter.acquire("Light", clock.now())
+        with lock:
+            results.append(grant.granted)
+
+    threads = [threading.Thread(target=worker) for _ in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 20 and len(results) == 60
+
+
+# --- DynamoDB-only --------------------------------------------------------------------------------------
+
+class _Counting:
+    def __init__(self, client) -> None:
+        self._client = client
+        self.calls: list[str] = []
+
+    def __getattr__(self, name):
+        method = getattr(self._client, name)
+
+        def call(**kwargs):
+            self.calls.append(name)
+            return method(**kwargs)
+        return call
+
+
+def test_a_grant_is_one_conditional_write_and_a_denial_in_a_full_window_costs_nothing():
+    with mock_aws():
+        client = _Counting(boto3.client("dynamodb", region_name="us-east-1"))
+        create_table(client, "rate", RATE_LIMIT_TABLE)
+        limiter = DynamoRateLimiter(client, "rate", account="acct-1", limits=PRO)
+        client.calls.clear()
+        for _ in range(20):
+            assert limiter.acquire("Light", START).granted
+        assert client.calls == ["put_item"] * 20
+        assert not limiter.acquire("Light", START).granted
+        assert client.calls == ["put_item"] * 20
+        item = client.get_item(TableName="rate", Key={"limit_key": {"S": "acct-1#Light"}})["Item"]
+        assert item["version"]["N"] == "20" and len(item["grants"]["L"]) == 20
+        assert item["day"]["S"] == "2026-11-20" and item["day_count"]["N"] == "20"
+
+
+def test_a_stale_instance_learns_the_current_state_from_its_lost_race():
+    with mock_aws():
+        client = _Counting(boto3.client("dynamodb", region_name="us-east-1"))
+        create_table(client, "rate", RATE_LIMIT_TABLE)
+        a = DynamoRateLimiter(client, "rate", account="acct-1", limits=PRO)
+        b = DynamoRateLimiter(client, "rate", account="acct-1", limits=PRO)
+        for _ in range(19):
+            assert a.acquire("Light", START).granted
+        client.calls.clear()
+        assert b.acquire("Light", START).granted  # lost once (stale), then won on the returned item
+        assert not b.acquire("Light", START).granted
+        assert client.calls == ["put_item", "put_item"]
