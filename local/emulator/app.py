@@ -167,7 +167,7 @@ class ZoomEmulator:
             self._log.clear()
             self._limiter.reset()
             self.faults.clear()
-            self.config.__dict__.update(self._initial_config.copy().__dict__)
+            self.config.restore(self._initial_config)
             self._limiter.limits = self.config.limits
             if tokens:
                 self._tokens.expire_all()
@@ -230,7 +230,8 @@ class ZoomEmulator:
             return exc.to_response()
 
     def _answer(self, fault: Fault | None, run: Callable[[], Response]) -> Response:
-        """Runs the operation, shaped by a fault (429 faults are answered before this)."""
+        """Runs the operation, shaped by a fault. (A 429 fault on an API route never gets here: `_api` answers
+        it before the limiter counts the request. On OAuth it does.)"""
         if fault is None:
             return run()
         if fault.kind == "429":

@@ -51,7 +51,14 @@ class EmulatorConfig:
             new.not_found_code = not_found_code
         if echo_plus is not None:
             new.echo_plus = bool(echo_plus)
-        self.__dict__.update(new.__dict__)
+        self.restore(new)
+
+    def restore(self, other: EmulatorConfig) -> None:
+        """Takes every value of `other`, in place: handlers holding this object see the change."""
+        self.limits = other.limits
+        self.retry_after = dict(other.retry_after)
+        self.not_found_code = other.not_found_code
+        self.echo_plus = other.echo_plus
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -12,6 +12,7 @@ request's own thread and outside the emulator's lock. One request per connection
 from __future__ import annotations
 
 import contextlib
+import io
 import socketserver
 import sys
 import threading
@@ -40,9 +41,32 @@ class EmulatorServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _RequestHandler(WSGIRequestHandler):
+    def parse_request(self) -> bool:
+        if not super().parse_request():
+            return False
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            # wsgiref passes chunked bodies through undecoded; real HTTP servers (Zoom's too) decode them.
+            body = _read_chunked(self.rfile)
+            self.rfile = io.BufferedReader(io.BytesIO(body))  # type: ignore[assignment]
+            del self.headers["Transfer-Encoding"]
+            self.headers["Content-Length"] = str(len(body))
+        return True
+
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         if getattr(self.server, "log_requests", False):
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
+
+
+def _read_chunked(stream: Any) -> bytes:
+    body = bytearray()
+    while True:
+        size = int(stream.readline(65537).split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while stream.readline(65537).strip():  # trailer fields, up to the blank line
+                pass
+            return bytes(body)
+        body += stream.read(size)
+        stream.readline(65537)  # the CRLF after each chunk
 
 
 def serve(emulator: Any, host: str = "127.0.0.1", port: int = 0, *,

@@ -206,3 +206,15 @@ def test_nonsense_faults_are_refused(emulator, kind, options):
     with pytest.raises(ValueError):
         emulator.faults.inject(kind, **options)
     assert emulator.faults.pending() == []
+
+
+def test_oauth_can_be_slow_or_rate_limited_too(http, emulator):
+    emulator.faults.inject("slow", route="POST /oauth/token", delay_s=20)
+    emulator.faults.inject("429", route="POST /oauth/token")
+
+    with pytest.raises(httpx.ReadTimeout):
+        http.post("/oauth/token", auth=CREDENTIALS, data=TOKEN_FORM, timeout=httpx.Timeout(5.0, read=10.0))
+    limited = http.post("/oauth/token", auth=CREDENTIALS, data=TOKEN_FORM)
+
+    assert emulator.stats()["tokens_issued"] == 1  # the slow one was issued, its answer came too late
+    assert (limited.status_code, limited.json()["code"], limited.headers["Retry-After"]) == (429, 429, "1")

@@ -139,3 +139,14 @@ def test_stop_shuts_down_promptly_and_frees_the_port(emulator):
     assert not thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=1)
+
+
+def test_a_chunked_request_body_is_decoded(remote, emulator):
+    def chunks():
+        yield b'{"phone_number": '
+        yield b'"+19075550123"}'
+
+    response = remote.post("/v2/phone/blocked_list", content=chunks(), headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 201, response.text
+    assert emulator.requests[-1].body == '{"phone_number": "+19075550123"}'
