@@ -60,3 +60,14 @@ def create_table(client, name: str, shape: dict[str, Any]) -> None:
     """Create a table from a shape (tests and the local runner; AWS uses template.yaml)."""
     client.create_table(TableName=name, **shape)
     client.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
+
+
+# Deliveries  pk `delivery_key` ('zoom#<sha256 of the canonical webhook body>'): the ingest endpoint's
+#             redelivery dedupe. `state` pending|done, `lease_until` (epoch s), `ttl` (epoch s).
+#             Its own small table, not a key space in Evidence: ingest's IAM stays limited to it and
+#             the scorer's table keeps one owner.
+DELIVERIES_TABLE: dict[str, Any] = {
+    "KeySchema": [{"AttributeName": "delivery_key", "KeyType": "HASH"}],
+    "AttributeDefinitions": [{"AttributeName": "delivery_key", "AttributeType": "S"}],
+    "BillingMode": "PAY_PER_REQUEST",
+}
