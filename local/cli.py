@@ -10,10 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from local.commands import emulator
+from local.commands import emulator, serve_webhook
 
 COMMANDS = [
     emulator,
+    serve_webhook,
 ]
 
 
