@@ -10,10 +10,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from local.commands import emulator, serve_webhook
+from local.commands import emulator, run, serve_webhook
 
 COMMANDS = [
     emulator,
+    run,
     serve_webhook,
 ]
 

@@ -1,0 +1,428 @@
+"""`spam-blocker run`: the whole pipeline on one machine, driven the way AWS drives it.
+
+    events.jsonl --(feeder, bounded chunks)--> IngestQueue --(ESM, scorer pollers)--> scorer
+        --> BlockQueue --(ESM, blocker pollers)--> blocker --> Zoom
+    [--expire-at ISO] --> expirer (clock = ISO)
+
+AWS is moto in-process; Zoom is whatever ZOOM_API_URL names (or our emulator). The real handlers run
+unmodified: their settings come from the environment, as in Lambda, and the local event-source mapping
+calls them with Lambda-shaped events and contexts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from local.esm_loop import EventSourceMapping, LambdaContext
+from local.event_file import Line, check_readable, iter_lines
+from local.local_aws import LocalAws, LocalResources
+from local.progress import Progress
+from local.zoom_access import ZoomAccess
+
+
+class RunFailed(Exception):
+    """A run that cannot start or go on; `exit_code` says why (2 bad input, 3 Zoom refused/unreachable)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class RunOptions:
+    events: Path
+    allowlist: Path | None = None
+    own_numbers: Path | None = None
+    expire_at: datetime | None = None
+    dry_run: bool = False
+    region: str = "US"
+    scorer_pollers: int = 2
+    blocker_pollers: int = 4
+    max_queue_depth: int = 200  # moto's SQS slows down as a queue grows: feed in bounded chunks
+    progress: bool = True
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RejectedLine:
+    line: int
+    reason: str
+
+
+class RequestCounter:
+    """Every Zoom API request (retries and 429s included, OAuth excluded), by templated route."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_route: Counter[str] = Counter()
+        self.throttled = 0
+        self.created = 0
+
+    def __call__(self, record: Any) -> None:
+        with self._lock:
+            self.by_route[record.route] += 1
+            if record.status == 429:
+                self.throttled += 1
+            if record.route == "POST /phone/blocked_list" and record.status in (200, 201):
+                self.created += 1
+
+
+@dataclass
+class RunSummary:
+    events_read: int = 0
+    events_rejected: int = 0
+    events_ignored: int = 0
+    blocks_requested: int = 0
+    unblocks_requested: int = 0
+    blocks_created: int = 0
+    blocks_expired: int = 0
+    blocks_adopted: int = 0
+    zoom_requests: dict[str, int] = field(default_factory=dict)
+    zoom_429s: int = 0
+    duration_s: float = 0.0
+    dry_run: bool = False
+    zoom_api_url: str = ""
+    rejected_lines: list[RejectedLine] = field(default_factory=list)
+    dead_letters: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    blocks: list[dict[str, Any]] = field(default_factory=list)
+    not_blocked: list[dict[str, Any]] = field(default_factory=list)
+
+    REJECTED_LINES_KEPT = 1000
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events_read": self.events_read,
+            "events_rejected": self.events_rejected,
+            "events_ignored": self.events_ignored,
+            "blocks_requested": self.blocks_requested,
+            "unblocks_requested": self.unblocks_requested,
+            "blocks_created": self.blocks_created,
+            "blocks_expired": self.blocks_expired,
+            "blocks_adopted": self.blocks_adopted,
+            "zoom_requests": dict(sorted(self.zoom_requests.items())),
+            "zoom_429s": self.zoom_429s,
+            "duration_s": round(self.duration_s, 3),
+            "dry_run": self.dry_run,
+            "zoom_api_url": self.zoom_api_url,
+            "rejected_lines": [{"line": r.line, "reason": r.reason} for r in self.rejected_lines],
+            "dead_letters": self.dead_letters,
+            "blocks": self.blocks,
+            "not_blocked": self.not_blocked,
+        }
+
+
+class _Feeder:
+    """Streams valid lines into IngestQueue in bounded chunks as the scorer drains it."""
+
+    def __init__(self, lines: Iterator[Line], queue_url: str, sqs: Any, region: str, max_depth: int,
+                 summary: RunSummary, on_progress: Callable[[int], None]) -> None:
+        self._lines = lines
+        self._url = queue_url
+        self._sqs = sqs
+        self._region = region
+        self._max_depth = max_depth
+        self._summary = summary
+        self._on_progress = on_progress
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            batch: list[str] = []
+            for line in self._lines:
+                self._summary.events_read += 1
+                reason = validate_line(line.text, self._region)
+                if reason is not None:
+                    self._summary.events_rejected += 1
+                    if len(self._summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
+                        self._summary.rejected_lines.append(RejectedLine(line.number, reason))
+                    continue
+                batch.append(line.text)
+                if len(batch) == 10:
+                    self._send(batch)
+                    batch = []
+                self._on_progress(self._summary.events_read)
+            if batch:
+                self._send(batch)
+        except BaseException as exc:  # surfaced by the runner after the pollers stop
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def _send(self, bodies: list[str]) -> None:
+        while self._depth() >= self._max_depth:
+            time.sleep(0.01)
+        response = self._sqs.send_message_batch(
+            QueueUrl=self._url, Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)])
+        if response.get("Failed"):
+            raise RuntimeError(f"IngestQueue refused {len(response['Failed'])} messages")
+
+    def _depth(self) -> int:
+        attrs = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def validate_line(text: str, region: str) -> str | None:
+    """The scorer's own validation (parse, then classify): the reason a line is rejected, or None."""
+    from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
+    from spam_blocker.domain.evidence import contribution_from
+
+    try:
+        contribution_from(parse_ingest_event(text), region)
+    except InvalidEvent as exc:
+        return exc.reason
+    return None
+
+
+class Pipeline:
+    def __init__(self, options: RunOptions, access: ZoomAccess, *, log: TextIO | None = None) -> None:
+        self.options = options
+        self.access = access
+        self.log = log or sys.stderr
+        self.counter = RequestCounter()
+        self.summary = RunSummary(dry_run=options.dry_run, zoom_api_url=access.api_url)
+
+    # -- set-up -----------------------------------------------------------------------------------------
+
+    def handler_env(self, resources: LocalResources) -> dict[str, str]:
+        return {
+            **resources.env(),
+            **self.access.env(),
+            "DEFAULT_REGION": self.options.region,
+            "DRY_RUN": "true" if self.options.dry_run else "false",
+            # The pipeline's clock is event time: nothing is "in the future" of a replay.
+            "FUTURE_TOLERANCE_HOURS": str(24 * 365 * 100),
+            "POWERTOOLS_SERVICE_NAME": "zoom-spam-blocker",
+            "POWERTOOLS_METRICS_NAMESPACE": "ZoomSpamBlocker",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+            **self.options.extra_env,
+        }
+
+    def _load_lists(self, resources: LocalResources) -> None:
+        from spam_blocker.adapters.dynamo_allowlist import DynamoListStore
+        from spam_blocker.clock import SystemClock
+        from spam_blocker.domain.allowlist import ListFileError, load_list_file
+
+        store = DynamoListStore(resources.dynamodb, resources.tables["evidence"], self.options.region)
+        for kind, path in (("allow", self.options.allowlist), ("own", self.options.own_numbers)):
+            if path is None:
+                continue
+            try:
+                entries = load_list_file(path, self.options.region)
+            except ListFileError as exc:
+                raise RunFailed(str(exc), 2) from None
+            store.add(kind, entries, now=SystemClock().now())
+
+    # -- the run ----------------------------------------------------------------------------------------
+
+    def run(self) -> RunSummary:
+        started = time.monotonic()
+        check_readable(self.options.events, "events")
+        for what, path in (("allowlist", self.options.allowlist), ("own-numbers", self.options.own_numbers)):
+            if path is not None:
+                check_readable(path, what)
+        zoom = self._zoom_client()
+        try:
+            self._check_zoom(zoom)
+            with LocalAws() as resources:
+                saved = {k: os.environ.get(k) for k in self.handler_env(resources)}
+                os.environ.update(self.handler_env(resources))
+                try:
+                    self._run_in(resources, zoom)
+                finally:
+                    for k, v in saved.items():
+                        if v is None:
+                            os.environ.pop(k, None)
+                        else:
+                            os.environ[k] = v
+        finally:
+            zoom.close()
+        self.summary.zoom_requests = dict(self.counter.by_route)
+        self.summary.zoom_429s = self.counter.throttled
+        self.summary.blocks_created = self.counter.created
+        self.summary.duration_s = time.monotonic() - started
+        return self.summary
+
+    def _zoom_client(self):
+        from spam_blocker.zoom.client import ZoomClient
+
+        a = self.access
+        return ZoomClient.create(a.api_url, a.oauth_url, a.account_id, a.client_id, a.client_secret,
+                                 on_request=self.counter)
+
+    def _check_zoom(self, zoom: Any) -> None:
+        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
+
+        try:
+            zoom.check_credentials()
+        except ZoomAuthFailed as exc:
+            raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
+        except ZoomError as exc:
+            raise RunFailed(f"Zoom is unreachable ({self.access.oauth_url}): {exc.message}", 3) from None
+
+    def _run_in(self, resources: LocalResources, zoom: Any) -> None:
+        from spam_blocker import wiring
+        from spam_blocker.wiring import zoom as zoom_wiring
+
+        wiring.cache_clear()
+        _quiet_logs()
+        self._load_lists(resources)
+        self._adopt(resources, zoom)
+        zoom_wiring.add_request_observer(self.counter)
+        try:
+            self._stream(resources)
+            if self.options.expire_at is not None:
+                self._expire(resources)
+            self._collect_dead_letters(resources)
+            self._describe_blocks(resources)
+        finally:
+            zoom_wiring.remove_request_observer(self.counter)
+            wiring.cache_clear()
+
+    def _adopt(self, resources: LocalResources, zoom: Any) -> None:
+        """Zoom is the shared truth: adopt our tagged entries, record a person's as blocking."""
+        from spam_blocker.adapters.dynamo_blocks import DynamoBlockStore
+        from spam_blocker.clock import SystemClock
+        from spam_blocker.services.reconcile import reconcile
+        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
+
+        store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
+        try:
+            report = reconcile(zoom, store, clock=SystemClock())
+        except ZoomAuthFailed as exc:
+            raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
+        except ZoomError as exc:
+            raise RunFailed(f"Zoom's blocked list could not be read: {exc.message}", 3) from None
+        self.summary.blocks_adopted = getattr(report, "adopted", 0)
+
+    def _stream(self, resources: LocalResources) -> None:
+        from functions.blocker import handler as blocker
+
+        from functions.scorer import handler as scorer
+
+        progress = Progress("events", None, enabled=self.options.progress, stream=self.log)
+        feeder = _Feeder(iter_lines(self.options.events), resources.queues["ingest"], resources.sqs,
+                         self.options.region, self.options.max_queue_depth, self.summary,
+                         lambda n: progress.update(n, self._progress_detail()))
+        requested: set[str] = set()
+        unblocks: set[str] = set()
+        seen_lock = threading.Lock()
+
+        def blocker_handler(event: dict[str, Any], context: Any) -> Any:
+            with seen_lock:
+                for record in event.get("Records", []):
+                    action = _action_of(record.get("body", ""))
+                    (unblocks if action == "unblock" else requested).add(record["messageId"])
+            return blocker.lambda_handler(event, context)
+
+        scorer_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["ingest"],
+                                        handler=scorer.lambda_handler, function_name="scorer",
+                                        pollers=self.options.scorer_pollers)
+        blocker_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["block"],
+                                         handler=blocker_handler, function_name="blocker",
+                                         pollers=self.options.blocker_pollers)
+        self._maps = (scorer_map, blocker_map)
+        scorer_done = threading.Event()
+
+        def run_scorer() -> None:
+            scorer_map.run_until_drained(upstream_done=feeder.done.is_set)
+            scorer_done.set()
+
+        threads = [threading.Thread(target=feeder.run, name="feeder", daemon=True),
+                   threading.Thread(target=run_scorer, name="scorer", daemon=True),
+                   threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set),
+                                    name="blocker", daemon=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        progress.finish(self.summary.events_read, self._progress_detail())
+        if feeder.error is not None:
+            raise feeder.error
+        self.summary.blocks_requested = len(requested)
+        self.summary.unblocks_requested = len(unblocks)
+
+    def _progress_detail(self) -> str:
+        maps = getattr(self, "_maps", ())
+        scored = maps[0].stats.records if maps else 0
+        blocked = maps[1].stats.records if maps else 0
+        return (f"rejected {self.summary.events_rejected:,} · scored {scored:,} · block requests handled "
+                f"{blocked:,} · zoom requests {sum(self.counter.by_route.values()):,}")
+
+    def _expire(self, resources: LocalResources) -> None:
+        from functions.expirer import handler as expirer
+        from spam_blocker.clock import iso
+
+        assert self.options.expire_at is not None
+        total = 0
+        for _ in range(1000):  # bounded work per invocation; invoke again until nothing is left
+            result = expirer.lambda_handler({"now": iso(self.options.expire_at)}, LambdaContext("expirer"))
+            expired = int((result or {}).get("expired", 0))
+            total += expired
+            progressed = expired + int((result or {}).get("renewed", 0))
+            if not progressed or not (result or {}).get("more", progressed > 0):
+                break
+        self.summary.blocks_expired = total
+
+    def _collect_dead_letters(self, resources: LocalResources) -> None:
+        for name in ("ingest-dlq", "block-dlq"):
+            items: list[dict[str, str]] = []
+            while True:
+                messages = resources.sqs.receive_message(
+                    QueueUrl=resources.queues[name], MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                    VisibilityTimeout=300).get("Messages", [])
+                if not messages:
+                    break
+                for m in messages:
+                    attrs = m.get("MessageAttributes", {})
+                    items.append({"reason": attrs.get("reason", {}).get("StringValue", "redriven after repeated failures"),
+                                  "body": m["Body"][:500]})
+            if items:
+                self.summary.dead_letters[name] = items
+        # The scorer rejects what the runner's validation could not see (it never should): count it too.
+        self.summary.events_rejected += len(self.summary.dead_letters.get("ingest-dlq", []))
+
+    def _describe_blocks(self, resources: LocalResources) -> None:
+        from spam_blocker.adapters.dynamo_blocks import from_item
+
+        paginator = resources.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(TableName=resources.tables["blocks"]):
+            for item in page.get("Items", []):
+                record = from_item(item)
+                self.summary.blocks.append({
+                    "match_type": record.key.match_type, "phone_number": record.key.phone_number,
+                    "block_type": record.key.block_type, "state": str(record.state), "zoom_id": record.zoom_id,
+                    "reason": record.reason, "failure_reason": record.failure_reason,
+                    "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
+                })
+        self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
+
+
+def _action_of(body: str) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return "invalid"
+    return str(data.get("action", "block")) if isinstance(data, dict) else "invalid"
+
+
+def _quiet_logs() -> None:
+    """Handler logs go to stderr locally, so stdout carries only the summary."""
+    import logging
+
+    from spam_blocker.observability import logger
+
+    for handler in logger._logger.handlers:  # noqa: SLF001 - Powertools exposes no setter for the stream
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(sys.stderr)

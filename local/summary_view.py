@@ -1,0 +1,53 @@
+"""The run's summary in words: what was blocked and why, what was deliberately not, what Zoom saw."""
+
+from __future__ import annotations
+
+from local.pipeline import RunSummary
+
+SHOW_REJECTED = 10
+
+
+def _state_label(state: str) -> str:
+    return {"active": "blocked", "external": "already blocked in Zoom (a person's entry)", "pending": "pending",
+            "failed": "FAILED", "expired": "expired", "removed": "removed"}.get(state, state)
+
+
+def render_summary(s: RunSummary) -> str:
+    out: list[str] = []
+    mode = " (dry run: Zoom was only read)" if s.dry_run else ""
+    out.append(f"spam-blocker run: {s.events_read:,} events in {s.duration_s:.1f} s{mode}")
+    out.append(f"  Zoom: {s.zoom_api_url}")
+    if s.events_rejected:
+        out.append(f"  rejected {s.events_rejected:,} malformed event(s):")
+        for r in s.rejected_lines[:SHOW_REJECTED]:
+            out.append(f"    line {r.line}: {r.reason}")
+        if s.events_rejected > SHOW_REJECTED:
+            out.append(f"    ... {s.events_rejected - SHOW_REJECTED:,} more in --summary-json")
+    ours = [b for b in s.blocks if b["state"] != "external"]
+    prefixes = [b for b in ours if b["match_type"] == "prefix"]
+    numbers = [b for b in ours if b["match_type"] != "prefix"]
+    out.append("")
+    out.append(f"Blocks: {len(prefixes)} prefix(es), {len(numbers)} number(s); "
+               f"{s.blocks_requested} requested, {s.blocks_created} created in Zoom this run, "
+               f"{s.blocks_adopted} adopted from Zoom, {s.blocks_expired} expired")
+    for block in prefixes + numbers:
+        target = block["phone_number"] + ("*" if block["match_type"] == "prefix" else "")
+        until = f" until {block['expires_at']}" if block.get("expires_at") and block["state"] == "active" else ""
+        out.append(f"  {target:<16} {_state_label(block['state'])}{until}")
+        why = block.get("failure_reason") if block["state"] == "failed" else block.get("reason")
+        if why:
+            out.append(f"      why: {why}")
+    if s.not_blocked:
+        out.append("")
+        out.append(f"Deliberately not blocked ({len(s.not_blocked)}):")
+        for item in s.not_blocked:
+            out.append(f"  {item['phone_number']:<16} {item['why']}")
+    out.append("")
+    total = sum(s.zoom_requests.values())
+    routes = ", ".join(f"{route} {n}" for route, n in sorted(s.zoom_requests.items()))
+    out.append(f"Zoom requests: {total} ({routes or 'none'}); 429s: {s.zoom_429s}")
+    for queue, items in s.dead_letters.items():
+        out.append(f"Dead letters in {queue}: {len(items)}")
+        for item in items[:SHOW_REJECTED]:
+            out.append(f"    {item['reason']}")
+    return "\n".join(out)
