@@ -96,6 +96,15 @@ def test_a_base64_encoded_delivery_is_verified_over_the_decoded_bytes(aws):
     assert [e["call_log"]["id"] for e in aws.queued()] == ["log-1"]
 
 
+def test_any_text_zoom_can_send_reaches_the_queue(aws):
+    # a lone surrogate and a control character are valid JSON escapes but not sendable as raw SQS text
+    body = '{"event": "phone.callee_call_log_completed", "event_ts": 1, "payload": {"object": {"call_logs": ' \
+           '[{"id": "u-1", "caller_name": "Zo\\u00eb \\ud83d\\ude00 \\ud800 \\u0001", "caller_number": "+19075550123"}]}}}'
+    assert aws.invoke(signed_event(body))["statusCode"] == 200
+    [queued] = aws.queued()
+    assert queued["call_log"]["caller_name"] == "Zo\u00eb \U0001f600 \ud800 \u0001"
+
+
 def test_the_wrong_secret_is_refused(aws):
     assert aws.invoke(load_sample("bad_signature"))["statusCode"] == 401
     assert aws.queued() == [] and aws.deliveries() == []

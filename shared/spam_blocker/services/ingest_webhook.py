@@ -137,7 +137,8 @@ class IngestWebhook:
             logger.info("webhook had no call logs")
             return WebhookResponse(200, {"status": "accepted", "enqueued": 0})
         self._count_unparseable(events)
-        bodies = [json.dumps(e, separators=(",", ":"), ensure_ascii=False) for e in events]
+        # ASCII-escaped: a lone surrogate or a character SQS refuses (Zoom's JSON may carry either) stays sendable
+        bodies = [json.dumps(e, separators=(",", ":")) for e in events]
         now = self._clock.now()
         try:
             claim = self._deliveries.claim(key, event=envelope.event, now=now, lease_s=self._lease_s, ttl_s=self._ttl_s)
