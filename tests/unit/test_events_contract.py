@@ -40,3 +40,18 @@ def test_invalid_bodies_raise_with_a_readable_reason(body, reason):
     with pytest.raises(InvalidEvent) as info:
         parse_ingest_event(body)
     assert reason in info.value.reason
+
+
+@pytest.mark.parametrize("duration", [[1], {"s": 1}, 1e400, "abc", True])
+def test_odd_durations_are_invalid_events_not_crashes(duration):
+    body = {**CALL_LOG, "call_log": {**CALL_LOG["call_log"], "duration": duration}}
+    with pytest.raises(InvalidEvent) as info:
+        parse_ingest_event(json.dumps(body) if duration != 1e400 else json.dumps(body).replace("Infinity", "1e400"))
+    assert "duration" in info.value.reason
+
+
+def test_numeric_strings_and_floats_are_durations():
+    body = {**CALL_LOG, "call_log": {**CALL_LOG["call_log"], "duration": "42.7"}}
+    assert parse_ingest_event(json.dumps(body)).call_log.duration == 42
+    body["call_log"]["duration"] = -3
+    assert parse_ingest_event(json.dumps(body)).call_log.duration == 0

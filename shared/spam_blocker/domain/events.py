@@ -70,7 +70,15 @@ class CallLog(_Lenient):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> int:
-        return 0 if v is None else int(v)
+        if v is None:
+            return 0
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            raise ValueError("duration must be a number of seconds")
+        try:
+            seconds = int(float(v))
+        except (ValueError, OverflowError):
+            raise ValueError("duration must be a number of seconds") from None
+        return max(0, seconds)
 
 
 class CallLogEvent(_Lenient):
