@@ -193,9 +193,11 @@ def test_item_layout_with_sparse_expiry_index_and_ttl_only_when_ended(dynamo):
     item = client.get_item(TableName="blocks", Key={"block_id": {"S": NUMBER.as_id()}})["Item"]
     assert item["expiry_bucket"]["S"] == "due" and item["zoom_id"]["S"] == "zid-1"
     assert "owner" not in item and "post_started_at" not in item
-    store.transition(on, replace(on, state=BlockState.REMOVED, updated_at=NOW, cooldown_until=NOW + timedelta(days=400)))
+    store.transition(on, replace(on, state=BlockState.REMOVED, updated_at=NOW, cooldown_until=NOW + timedelta(days=400),
+                                 ended_reason="unblocked: not spam"))
     item = client.get_item(TableName="blocks", Key={"block_id": {"S": NUMBER.as_id()}})["Item"]
-    assert "expiry_bucket" not in item
+    assert "expiry_bucket" not in item and item["ended_reason"]["S"] == "unblocked: not spam"
+    assert store.get(NUMBER).ended_reason == "unblocked: not spam"
     assert int(item[TTL_ATTRIBUTE]["N"]) == int((NOW + timedelta(days=400 + 365)).timestamp())
 
 

@@ -24,7 +24,7 @@ class InMemoryBlockStore:
     def __init__(self) -> None:
         self._items: dict[BlockKey, BlockRecord] = {}
         self._lock = threading.Lock()
-        self._failures: dict[str, list[Exception]] = {}
+        self._failures: dict[str, list[Exception | None]] = {}
         self.calls: dict[str, int] = {}
 
     # --- BlockStore ----------------------------------------------------------------------------------
@@ -89,8 +89,9 @@ class InMemoryBlockStore:
             self._items[record.key] = stored
             return stored
 
-    def fail_next(self, operation: str, error: Exception, times: int = 1) -> None:
-        self._failures.setdefault(operation, []).extend([error] * times)
+    def fail_next(self, operation: str, error: Exception, times: int = 1, *, after: int = 0) -> None:
+        """The next `times` calls of `operation` raise `error`, once `after` more calls have passed."""
+        self._failures.setdefault(operation, []).extend([None] * after + [error] * times)
 
     def records(self) -> list[BlockRecord]:
         with self._lock:

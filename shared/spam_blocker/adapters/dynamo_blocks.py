@@ -13,6 +13,7 @@
     owner           S  attempt id holding a pending block (absent when released)
     failure_reason  S  why a block failed (Zoom's message), shown to ops
     last_error      S  the last transient failure, shown to ops
+    ended_reason    S  why an active block ended ('unblocked: ...', 'covered by prefix 1907555')
     expiry_bucket   S  'due' only while the block is ours and active (sparse GSI by_expiry)
     ttl             N  epoch seconds, only on ended blocks (expired/removed/failed): a year after the
                        later of the last write and the cool-down
@@ -184,7 +185,7 @@ def to_item(record: BlockRecord, **changes: Any) -> dict[str, Any]:
         "reason": {"S": values["reason"] or ""},
         "evidence": {"S": json.dumps(values["evidence"] or {}, separators=(",", ":"), sort_keys=True)},
     }
-    for name in ("zoom_id", "owner", "failure_reason", "last_error"):
+    for name in ("zoom_id", "owner", "failure_reason", "last_error", "ended_reason"):
         if values.get(name):
             item[name] = {"S": str(values[name])}
     if values.get("expires_at") is not None:
@@ -225,4 +226,5 @@ def from_item(item: dict[str, Any]) -> BlockRecord:
         cooldown_until=when("cooldown_until"),
         version=int(item.get("version", {}).get("N", "0")),
         last_error=text("last_error"),
+        ended_reason=text("ended_reason"),
     )

@@ -80,6 +80,7 @@ class BlockRecord:
     cooldown_until: datetime | None = None  # after an unblock/not_spam: not re-blocked before this
     version: int = 0
     last_error: str | None = None  # the last transient failure (5xx, transport...), for ops; not a state
+    ended_reason: str | None = None  # why an active block ended: 'unblocked: ...', 'covered by prefix ...'
 
     @property
     def is_blocking(self) -> bool:
