@@ -1,0 +1,79 @@
+"""The grant-or-wait maths, as properties: never more than the allowance in any span, and `retry_at` exact."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from spam_blocker.domain.rate_plan import PLANS
+from spam_blocker.domain.rate_window import (
+    WindowLimits,
+    WindowState,
+    decide,
+    limits_for_plan,
+    micros,
+    next_reset,
+    penalize,
+)
+
+START = datetime(2026, 11, 20, 23, 59, 50, tzinfo=UTC)
+
+
+def run(limits: WindowLimits, gaps_us: list[int]):
+    state, granted, now = WindowState(), [], START
+    for gap in gaps_us:
+        now = now + timedelta(microseconds=gap)
+        grant, new_state = decide(state, now, limits)
+        if grant.granted:
+            state = new_state
+            granted.append(now)
+        else:
+            assert grant.retry_at > now
+            retry_grant, _ = decide(state, grant.retry_at, limits)
+            assert retry_grant.granted or grant.reason != "qps"  # the promised time really frees a permit
+    return granted
+
+
+@settings(max_examples=150, deadline=None)
+@given(per_second=st.integers(1, 40), margin_ms=st.integers(0, 200), reserve=st.integers(0, 5),
+       gaps=st.lists(st.integers(0, 400_000), min_size=1, max_size=300))
+def test_no_span_ever_holds_more_than_the_capacity(per_second, margin_ms, reserve, gaps):
+    limits = WindowLimits(per_second=per_second, margin_s=margin_ms / 1000, reserve=reserve)
+    granted = run(limits, gaps)
+    span = timedelta(microseconds=limits.span_us)
+    for i, t in enumerate(granted):
+        assert sum(1 for u in granted[i:] if u < t + span) <= limits.capacity
+
+
+def test_the_exact_retry_time_is_granted_and_a_microsecond_earlier_is_not():
+    limits = WindowLimits(per_second=2, margin_s=0.05)
+    state = WindowState()
+    for offset in (0, 300_000):
+        _, state = decide(state, START + timedelta(microseconds=offset), limits)
+    refused, _ = decide(state, START + timedelta(milliseconds=500), limits)
+    assert refused.retry_at == START + timedelta(seconds=1.05)
+    assert not decide(state, refused.retry_at - timedelta(microseconds=1), limits)[0].granted
+    assert decide(state, refused.retry_at, limits)[0].granted
+
+
+def test_daily_counts_reset_at_midnight_gmt_and_penalties_only_grow():
+    limits = WindowLimits(per_second=100, daily=2)
+    state = WindowState()
+    for _ in range(2):
+        _, state = decide(state, START, limits)
+    refused, _ = decide(state, START, limits)
+    assert (refused.reason, refused.retry_at) == ("daily", next_reset(START))
+    assert decide(state, next_reset(START), limits)[0].granted
+    penalized = penalize(state, START + timedelta(seconds=5), "QPS")
+    assert penalize(penalized, START + timedelta(seconds=2), "QPS") is None
+    assert penalized.blocked_until == micros(START + timedelta(seconds=5))
+
+
+def test_plan_limits_carry_the_daily_limit_only_where_zoom_has_one():
+    limits = limits_for_plan(PLANS["business"], margin_s=0.05, reserve_fraction=0.1)
+    assert (limits["Light"].capacity, limits["Light"].daily) == (36, None)
+    assert (limits["Heavy"].capacity, limits["Heavy"].daily) == (9, 30_000)
+    with pytest.raises(ValueError):
+        limits_for_plan(PLANS["pro"], reserve_fraction=1.0)
