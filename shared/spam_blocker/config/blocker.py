@@ -1,0 +1,57 @@
+"""Settings of the blocker function (BlockQueue -> Zoom), validated once per container by wiring.
+
+BLOCKS_TABLE, RATE_LIMIT_TABLE      DynamoDB tables (required)
+BLOCK_QUEUE_URL                     this function's queue: visibility changes and fresh copies (required)
+BLOCK_DLQ_URL                       its dead-letter queue: poison bodies go there with a reason (required)
+ZOOM_API_URL, ZOOM_OAUTH_URL        where Zoom is (defaults: Zoom's production URLs)
+ZOOM_SECRET_ARN                     Secrets Manager JSON {account_id, client_id, client_secret} (AWS), or
+ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET   the credentials themselves (local use)
+ZOOM_PLAN                           pro | business: the rate limits the shared limiter enforces
+RATE_LIMIT_MARGIN_S                 added to Zoom's 1 s window (clock skew, request jitter); default 0.05
+RATE_LIMIT_RESERVE                  fraction of each per-second allowance left to other apps; default 0
+PACING_MAX_WAIT_MS                  wait up to this long in the handler for a permit of a full window
+                                    (never on a 429 or the daily limit); default 0 = off
+RETIRE_COVERED_NUMBERS              remove our number blocks a new prefix block covers; default false
+PENDING_STALE_AFTER_S               a pending claim older than this is abandoned and taken over; must exceed
+                                    the function timeout plus LOOKUP_SETTLE_S; default 900
+LOOKUP_SETTLE_S                     a blocked-list listing sees writes older than this; default 1
+MAX_ATTEMPTS                        Zoom attempts per pending block before it is failed; default 5
+RESEND_AFTER_RECEIVES               a message deferred this many receives is re-sent fresh; default 4
+DRY_RUN                             read Zoom and the table, never write either; default false
+"""
+
+from __future__ import annotations
+
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from spam_blocker.config import BaseSettings, ZoomSettings
+from spam_blocker.domain.rate_plan import PLANS
+
+
+class BlockerSettings(BaseSettings, ZoomSettings):
+    blocks_table: str = Field(min_length=1)
+    rate_limit_table: str = Field(min_length=1)
+    block_queue_url: str = Field(min_length=1)
+    block_dlq_url: str = Field(min_length=1)
+    rate_limit_margin_s: float = Field(default=0.05, ge=0.0, le=1.0)
+    rate_limit_reserve: float = Field(default=0.0, ge=0.0, lt=1.0)
+    pacing_max_wait_ms: int = Field(default=0, ge=0, le=2000)
+    retire_covered_numbers: bool = False
+    pending_stale_after_s: int = Field(default=900, ge=60)
+    lookup_settle_s: float = Field(default=1.0, ge=0.0, le=60.0)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    resend_after_receives: int = Field(default=4, ge=2)
+    dry_run: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.zoom_plan.lower() not in PLANS:
+            raise ValueError(f"ZOOM_PLAN must be one of {', '.join(PLANS)}")
+        direct = (self.zoom_account_id, self.zoom_client_id, self.zoom_client_secret)
+        if not self.zoom_secret_arn and not all(direct):
+            raise ValueError("set ZOOM_SECRET_ARN, or all of ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET")
+        if self.pending_stale_after_s <= self.lookup_settle_s:
+            raise ValueError("PENDING_STALE_AFTER_S must exceed LOOKUP_SETTLE_S")
+        return self

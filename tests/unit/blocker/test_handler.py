@@ -1,0 +1,117 @@
+"""The blocker handler's batch semantics, with fakes: exact batchItemFailures, visibility, re-sends, metrics."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from spam_blocker.config.blocker import BlockerSettings
+from spam_blocker.domain.rate_window import RateGrant
+from spam_blocker.observability import metrics
+from spam_blocker.wiring.blocker import build_deps
+
+from functions.blocker.handler import handle
+from local.esm_loop import LambdaContext
+from tests.fakes.blocks import InMemoryBlockStore
+from tests.fakes.rate_limiter import InMemoryRateLimiter
+from tests.fakes.zoom import FakeZoom, invalid, server_error
+from tests.unit.blocker.conftest import START, request
+
+EVENT = json.loads((Path(__file__).resolve().parents[3] / "events" / "blocker_sqs.json").read_text())
+SETTINGS = BlockerSettings.from_env({"BLOCKS_TABLE": "b", "RATE_LIMIT_TABLE": "r", "BLOCK_QUEUE_URL": "q",
+                                     "BLOCK_DLQ_URL": "d", "ZOOM_ACCOUNT_ID": "a", "ZOOM_CLIENT_ID": "c",
+                                     "ZOOM_CLIENT_SECRET": "s"})
+
+
+class Queue:
+    def __init__(self):
+        self.visibility: dict[str, int] = {}
+        self.sent: list[tuple[str, int]] = []
+        self.rejected: list[tuple[str, str]] = []
+
+    def change_visibility(self, receipt_handle, seconds):
+        self.visibility[receipt_handle] = int(seconds)
+
+    def send(self, body, *, delay_s=0, attributes=None):
+        self.sent.append((body, delay_s))
+
+    def reject(self, body, reason, *, message_id=None):
+        self.rejected.append((message_id, reason))
+
+
+@pytest.fixture
+def env(clock):
+    metrics.clear_metrics()
+    queue, zoom, limiter = Queue(), FakeZoom(clock), InMemoryRateLimiter()
+    deps = build_deps(SETTINGS, dynamodb=None, sqs=None, zoom=zoom, account="a", clock=clock,
+                      rng=random.Random(3), store=InMemoryBlockStore(), limiter=limiter, queue=queue,
+                      dead_letters=queue)
+    yield deps, queue, zoom, limiter
+    metrics.clear_metrics()
+
+
+def event(*bodies: str, receive_count: int = 1) -> dict:
+    return {"Records": [{
+        "messageId": f"m{i}", "receiptHandle": f"r{i}", "body": b, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:block", "awsRegion": "us-east-1",
+        "messageAttributes": {}, "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "0",
+                                                "SenderId": "x", "ApproximateFirstReceiveTimestamp": "0"},
+    } for i, b in enumerate(bodies)]}
+
+
+def counts() -> dict[str, float]:
+    return {name: sum(m["Value"]) for name, m in metrics.metric_set.items()}
+
+
+def test_the_sample_event_settles_every_record(env):
+    deps, queue, zoom, _ = env
+    result = handle(EVENT, LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": []}
+    assert len(zoom.entries()) == 2 and queue.visibility == {}
+    assert [mid for mid, _ in queue.rejected] == [EVENT["Records"][3]["messageId"]]
+    assert counts() == {"BlocksCreated": 2, "UnblocksNothingToRemove": 1, "BlockRequestsRejected": 1}
+
+
+def test_once_limited_the_rest_of_the_batch_is_deferred_without_zoom(env, clock):
+    deps, queue, zoom, limiter = env
+    limiter.deny_next("Light", RateGrant(True), times=2)
+    limiter.deny_next("Light", RateGrant(False, START + timedelta(milliseconds=300), "qps"))
+    bodies = [request(f"+1907555{n:04d}").to_body() for n in range(6)]
+    result = handle(event(*bodies), LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": [{"itemIdentifier": f"m{i}"} for i in range(2, 6)]}
+    assert set(queue.visibility) == {"r2", "r3", "r4", "r5"} and all(1 <= s <= 2 for s in queue.visibility.values())
+    assert zoom.count("create") == 2 and limiter.denied == {"Light": 1}
+    assert counts() == {"BlocksCreated": 2, "BlocksDeferred": 4}
+
+
+def test_a_message_deferred_often_is_resent_fresh_and_acked(env):
+    deps, queue, zoom, limiter = env
+    limiter.deny_next("Light", RateGrant(False, START + timedelta(seconds=2), "qps"))
+    body = request().to_body()
+    result = handle(event(body, receive_count=4), LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": []}
+    assert len(queue.sent) == 1 and queue.sent[0][0] == body and 2 <= queue.sent[0][1] <= 900
+    assert counts()["BlockRequestsResent"] == 1
+
+
+def test_a_refused_entry_is_acked_as_failed_and_a_5xx_is_retried_with_backoff(env):
+    deps, queue, zoom, _ = env
+    zoom.fail("create", invalid("Invalid phone number."))
+    zoom.fail("create", server_error(503))
+    result = handle(event(request("+19075550001").to_body(), request("+19075550002").to_body(), receive_count=3),
+                    LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+    assert 4 <= queue.visibility["r1"] <= 8  # transient: 8 s backoff at the third receive, half of it at least
+    assert counts() == {"BlockFailed": 1, "BlockRetried": 1}
+    assert "Invalid phone number." in deps.store.records()[0].failure_reason
+
+
+def test_an_entirely_failed_batch_is_reported_not_raised(env):
+    deps, queue, zoom, limiter = env
+    limiter.deny_next("Light", RateGrant(False, START + timedelta(seconds=1), "penalty"))
+    result = handle(event(request("+19075550001").to_body(), request("+19075550002").to_body()),
+                    LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
