@@ -10,8 +10,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Protocol
 
+from spam_blocker.domain.allowlist import ProtectedLists
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.block_state import BlockRecord
+from spam_blocker.domain.evidence import NumberEvidence
 from spam_blocker.zoom.models import BlockedEntry, CallLogsPage
 
 
@@ -84,3 +86,36 @@ class BlockStateStore(BlockStore, Protocol):
     def due_for_expiry(self, before: datetime, limit: int = 100) -> list[BlockRecord]:
         """Our active blocks with `expires_at` <= `before`, soonest first (the by_expiry index)."""
         ...
+
+
+# --- Evidence and protected lists (owned by the scorer) ------------------------------------------------
+
+class EvidenceStore(Protocol):
+    """The Evidence table: one record per number, partitioned by its exchange (`evidence.exchange_of`), so
+    all evidence for a candidate range is one query. Writes are conditional on the record's version and
+    raise StoreConflict when someone else wrote it since it was read; throttling and other transient
+    failures raise StoreUnavailable."""
+
+    def query_exchange(self, exchange: str) -> dict[str, NumberEvidence]:
+        """Every number's record in one exchange (digits, e.g. '1907555'), by E.164 number."""
+        ...
+
+    def get_many(self, numbers: Iterable[str]) -> dict[str, NumberEvidence]:
+        """The records of these numbers that exist (batched reads)."""
+        ...
+
+    def put(self, evidence: NumberEvidence) -> NumberEvidence:
+        """Write iff the stored version is still `evidence.version` (0: absent); returns it with version + 1."""
+        ...
+
+
+class ListSource(Protocol):
+    """The allowlist and own numbers, as the scorer reads them (cached briefly by the adapter)."""
+
+    def current(self) -> ProtectedLists: ...
+
+
+class DeadLetterSink(Protocol):
+    """Where a poison message goes, with its reason (adapters.sqs_queue.DeadLetters)."""
+
+    def reject(self, body: str, reason: str, *, message_id: str | None = None) -> None: ...
