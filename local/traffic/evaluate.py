@@ -1,0 +1,244 @@
+"""Replay a generated Scenario in event-time order through the pure scoring path and measure the product.
+
+    result = evaluate(generate(seed=3))
+    result.catch_rate            # share of FUTURE spam calls blocked, for sources the product had evidence of
+    result.false_positive_rate   # share of legitimate inbound calls blocked
+
+The replay is what production does, minus AWS: each event is classified and merged into the evidence of
+its number (domain.evidence), the number is decided on its exchange's evidence (domain.scoring.decide),
+and block decisions become blocks after `block_latency` (scorer -> blocker -> Zoom). A call that an
+active block covers never reaches the call log - Zoom drops it - so it adds no evidence and the report
+its callee would have made never happens. not_spam removes our blocks over the number and starts the
+cool-down, as the blocker does with an unblock request.
+
+"Evidence of" a spam source is its first delivered spam report: from then on each of its calls is a
+future call the product could have stopped. Its calls before that moment are not counted either way.
+Only calls from `scenario.start` on are measured; the history before it is replayed as evidence only
+(a deployment backfills its recent call logs before it starts blocking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from spam_blocker.domain.allowlist import ListEntry, ProtectedLists
+from spam_blocker.domain.block_request import BlockKey
+from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
+from spam_blocker.domain.evidence import (
+    Contribution,
+    Ignored,
+    NumberEvidence,
+    contribution_from,
+    epoch,
+    exchange_of,
+    from_epoch,
+    merge,
+)
+from spam_blocker.domain.scoring import DEFAULT_POLICY, Decision, Policy, covering_keys, decide, lifts_blocks
+
+from local.traffic.generator import Scenario
+
+
+@dataclass
+class SimulatedBlock:
+    key: BlockKey
+    effective_at: int
+    expires_at: int
+    decision: Decision
+    removed_at: int | None = None
+
+    def blocks_at(self, t: int) -> bool:
+        return self.effective_at <= t < self.expires_at and (self.removed_at is None or t < self.removed_at)
+
+    def pending_or_active_at(self, t: int) -> bool:
+        return t < self.expires_at and (self.removed_at is None or t < self.removed_at)
+
+
+@dataclass
+class SourceResult:
+    name: str
+    kind: str
+    scope: str
+    calls: int = 0
+    blocked: int = 0
+    evidence_at: datetime | None = None
+    future_calls: int = 0
+    future_blocked: int = 0
+
+    @property
+    def catch_rate(self) -> float | None:
+        return self.future_blocked / self.future_calls if self.future_calls else None
+
+
+@dataclass
+class Evaluation:
+    seed: int
+    events: int
+    rejected: int
+    sources: dict[str, SourceResult]
+    legit_calls: int
+    legit_blocked: int
+    blocks: list[SimulatedBlock]
+    legit_blocked_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def future_spam_calls(self) -> int:
+        return sum(s.future_calls for s in self.sources.values() if s.kind in ("robocaller", "campaign"))
+
+    @property
+    def future_spam_blocked(self) -> int:
+        return sum(s.future_blocked for s in self.sources.values() if s.kind in ("robocaller", "campaign"))
+
+    @property
+    def catch_rate(self) -> float:
+        return self.future_spam_blocked / self.future_spam_calls if self.future_spam_calls else 1.0
+
+    @property
+    def false_positive_rate(self) -> float:
+        return self.legit_blocked / self.legit_calls if self.legit_calls else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "seed": self.seed, "events": self.events, "rejected": self.rejected,
+            "future_spam_calls": self.future_spam_calls, "future_spam_blocked": self.future_spam_blocked,
+            "catch_rate": round(self.catch_rate, 4), "legit_calls": self.legit_calls,
+            "legit_blocked": self.legit_blocked, "false_positive_rate": round(self.false_positive_rate, 5),
+            "blocks": {"number": sum(1 for b in self.blocks if b.key.match_type == "phoneNumber"),
+                       "prefix": sum(1 for b in self.blocks if b.key.match_type == "prefix")},
+            "sources": {n: {"kind": s.kind, "scope": s.scope, "calls": s.calls, "blocked": s.blocked,
+                            "future_calls": s.future_calls, "future_blocked": s.future_blocked}
+                        for n, s in self.sources.items() if s.kind in ("robocaller", "campaign")},
+        }
+
+
+def own_lists(scenario: Scenario, allow: Iterable[ListEntry] = ()) -> ProtectedLists:
+    return ProtectedLists.of(allow=allow, own=[ListEntry(n, source="own-numbers") for n in scenario.own_numbers])
+
+
+def evaluate(scenario: Scenario, policy: Policy = DEFAULT_POLICY, *, lists: ProtectedLists | None = None,
+             block_latency: timedelta = timedelta(minutes=1)) -> Evaluation:
+    lists = lists if lists is not None else own_lists(scenario)
+    latency = int(block_latency.total_seconds())
+    by_exchange: dict[str, dict[str, NumberEvidence]] = {}
+    blocks: dict[BlockKey, SimulatedBlock] = {}
+    ended: list[SimulatedBlock] = []
+    cooldowns: dict[BlockKey, int] = {}
+    dropped_calls: set[str] = set()
+    results = {name: SourceResult(name, src.kind, src.scope) for name, src in scenario.sources.items()}
+    legit_calls = legit_blocked = rejected = 0
+    legit_detail: list[dict[str, Any]] = []
+    measured_from = epoch(scenario.start)
+
+    for event, label in zip(scenario.events, scenario.labels, strict=True):
+        try:
+            parsed = parse_ingest_event(event)
+            c = contribution_from(parsed, scenario.region)
+        except InvalidEvent:
+            rejected += 1
+            continue
+        if isinstance(c, Ignored):
+            continue
+        if label.kind == "spam_report" and label.call_id in dropped_calls:
+            continue  # the call was blocked, so nobody could report it
+        result = results[label.source]
+        if label.kind == "spam_report" and label.spam and result.evidence_at is None:
+            result.evidence_at = from_epoch(c.at)
+        if c.kind == "inbound_call":
+            blocker = _active_block(blocks, c.number, c.at)
+            measured = c.at >= measured_from
+            counted_future = measured and result.evidence_at is not None and c.at > epoch(result.evidence_at)
+            result.calls += measured
+            result.future_calls += counted_future
+            if measured and not label.spam and result.kind != "emergency":
+                legit_calls += 1
+            if blocker is not None:
+                result.blocked += measured
+                result.future_blocked += counted_future
+                dropped_calls.add(c.key)
+                if measured and not label.spam:
+                    legit_blocked += 1
+                    legit_detail.append({"source": label.source, "number": c.number, "at": from_epoch(c.at),
+                                         "block": blocker.key.as_id(), "why": blocker.decision.explanation})
+                continue
+        decision = _record_and_decide(c, by_exchange, lists, policy)
+        _apply(decision, c, blocks, ended, cooldowns, latency, policy)
+
+    return Evaluation(seed=scenario.seed, events=len(scenario.events), rejected=rejected, sources=results,
+                      legit_calls=legit_calls, legit_blocked=legit_blocked,
+                      blocks=sorted(list(blocks.values()) + ended, key=lambda b: b.effective_at),
+                      legit_blocked_calls=legit_detail)
+
+
+def _record_and_decide(c: Contribution, by_exchange: dict[str, dict[str, NumberEvidence]], lists: ProtectedLists,
+                       policy: Policy) -> Decision:
+    exchange = by_exchange.setdefault(exchange_of(c.number), {})
+    evidence = merge(exchange.get(c.number) or NumberEvidence(c.number), [c], policy.retention)
+    exchange[c.number] = evidence
+    view = exchange if c.is_suspicious else {c.number: evidence}
+    return decide(c.number, view, lists, from_epoch(c.at), policy)
+
+
+def _active_block(blocks: dict[BlockKey, SimulatedBlock], number: str, t: int) -> SimulatedBlock | None:
+    for key in covering_keys("phoneNumber", number):
+        block = blocks.get(key)
+        if block is not None and block.blocks_at(t):
+            return block
+    return None
+
+
+def _apply(decision: Decision, c: Contribution, blocks: dict[BlockKey, SimulatedBlock], ended: list[SimulatedBlock],
+           cooldowns: dict[BlockKey, int], latency: int, policy: Policy) -> None:
+    t = c.at
+    for key, block in list(blocks.items()):
+        if not block.pending_or_active_at(t):
+            ended.append(blocks.pop(key))
+    if decision.is_block:
+        assert decision.expires_at is not None
+        for key in decision.block_keys:
+            covered = any(k in blocks for k in covering_keys(key.match_type, key.phone_number))
+            if not covered and cooldowns.get(key, -1) <= t:
+                blocks[key] = SimulatedBlock(key, t + latency, epoch(decision.expires_at), decision)
+    elif decision.unblock and lifts_blocks(c):
+        for key in covering_keys("phoneNumber", c.number):
+            if key in blocks:
+                block = blocks.pop(key)
+                block.removed_at = t + latency
+                ended.append(block)
+                if decision.cooldown_until is not None:
+                    cooldowns[key] = epoch(decision.cooldown_until)
+
+
+def evaluate_many(seeds: Iterable[int], policy: Policy = DEFAULT_POLICY, **generate_kwargs: Any) -> dict[str, Any]:
+    """Pooled figures over several seeds (the tuning loop and the report use this)."""
+    from local.traffic.generator import generate
+
+    runs = [evaluate(generate(seed, **generate_kwargs), policy) for seed in seeds]
+    future = sum(r.future_spam_calls for r in runs)
+    legit = sum(r.legit_calls for r in runs)
+    return {
+        "seeds": [r.seed for r in runs],
+        "catch_rate": sum(r.future_spam_blocked for r in runs) / future if future else 1.0,
+        "false_positive_rate": sum(r.legit_blocked for r in runs) / legit if legit else 0.0,
+        "future_spam_calls": future, "legit_calls": legit, "legit_blocked": sum(r.legit_blocked for r in runs),
+        "worst_seed_catch_rate": min((r.catch_rate for r in runs), default=1.0),
+        "runs": runs,
+    }
+
+
+def _main() -> None:  # pragma: no cover - a tuning aid: python -m local.traffic.evaluate [seeds]
+    import sys
+
+    seeds = range(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
+    pooled = evaluate_many(seeds, history_days=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
+    for run in pooled["runs"]:
+        print(run.summary())
+        for detail in run.legit_blocked_calls[:5]:
+            print("   legit blocked:", detail)
+    print({k: v for k, v in pooled.items() if k != "runs"})
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()
