@@ -11,6 +11,7 @@ from datetime import date, datetime
 from typing import Protocol
 
 from spam_blocker.domain.allowlist import ProtectedLists
+from spam_blocker.domain.backfill_plan import BackfillCheckpoint
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.block_state import BlockRecord
 from spam_blocker.domain.evidence import NumberEvidence
@@ -119,3 +120,28 @@ class DeadLetterSink(Protocol):
     """Where a poison message goes, with its reason (adapters.sqs_queue.DeadLetters)."""
 
     def reject(self, body: str, reason: str, *, message_id: str | None = None) -> None: ...
+
+
+# --- Lifecycle and ops (owned by the expirer, reconciler and backfill) ---------------------------------
+
+class BlockInventory(Protocol):
+    """Every row that blocks (active or external): what the reconciler compares with Zoom's list. A scan,
+    for a daily job, never per request."""
+
+    def blocking_records(self) -> list[BlockRecord]: ...
+
+
+class CheckpointStore(Protocol):
+    """Backfill progress (adapters.dynamo_checkpoints): one checkpoint per normalised input, written
+    conditionally on its version (StoreConflict when another run wrote it), and the call-log ids each
+    fetched page enqueued, so a window restarted from its first page enqueues nothing twice."""
+
+    def get(self, key: str) -> BackfillCheckpoint | None: ...
+
+    def save(self, checkpoint: BackfillCheckpoint) -> BackfillCheckpoint:
+        """Write iff the stored version is still `checkpoint.version` (0: absent); returns it with version + 1."""
+        ...
+
+    def add_page_ids(self, key: str, window: int, page: int, ids: Iterable[str], now: datetime) -> None: ...
+
+    def window_ids(self, key: str, window: int) -> set[str]: ...

@@ -80,6 +80,12 @@ class InMemoryBlockStore:
             due = [r for r in self._items.values() if _in_expiry_index(r) and r.expires_at <= before]
         return sorted(due, key=lambda r: (r.expires_at, r.key.as_id()))[:limit]
 
+    def blocking_records(self) -> list[BlockRecord]:
+        self._enter("blocking_records")
+        with self._lock:
+            found = [r for r in self._items.values() if r.state in (BlockState.ACTIVE, BlockState.EXTERNAL)]
+        return sorted(found, key=lambda r: r.key.as_id())
+
     # --- test helpers --------------------------------------------------------------------------------
 
     def put(self, record: BlockRecord) -> BlockRecord:

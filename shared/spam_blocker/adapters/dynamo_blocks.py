@@ -117,6 +117,23 @@ class DynamoBlockStore:
         return self._query_due("expiry_bucket = :due AND expires_at <= :before",
                                {":due": {"S": DUE_BUCKET}, ":before": {"S": iso(before)}}, limit=limit)
 
+    def blocking_records(self) -> list[BlockRecord]:
+        """Every active or external row (ports.BlockInventory): a consistent Scan with a filter, for the daily
+        reconciler only (external rows are in no index)."""
+        records: list[BlockRecord] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name, "ConsistentRead": True, "FilterExpression": "#state IN (:active, :external)",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": {":active": {"S": BlockState.ACTIVE.value},
+                                          ":external": {"S": BlockState.EXTERNAL.value}}}
+        while True:
+            with _translate("Scan", self.table_name):
+                page = self._client.scan(**kwargs)
+            records.extend(from_item(item) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return sorted(records, key=lambda r: r.key.as_id())
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def _query_due(self, condition: str, values: dict[str, Any], *, filter_expression: str | None = None,
                    limit: int | None = None) -> list[BlockRecord]:
         records: list[BlockRecord] = []

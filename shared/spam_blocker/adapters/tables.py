@@ -71,3 +71,21 @@ DELIVERIES_TABLE: dict[str, Any] = {
     "AttributeDefinitions": [{"AttributeName": "delivery_key", "AttributeType": "S"}],
     "BillingMode": "PAY_PER_REQUEST",
 }
+
+
+# Checkpoints  pk `pk` ('backfill#<input key>'), sk `sk`: the backfill's progress per normalised input.
+#              sk 'checkpoint': the checkpoint (status, version, JSON state); sk 'ids#w<window>#p<page>': the
+#              call-log ids one fetched page enqueued (a restarted window skips them). `ttl` (epoch s) ages
+#              everything out after Zoom's six-month horizon has passed it. Its own small table, as
+#              Deliveries: the backfill's IAM stays limited to it and the Evidence table keeps one owner.
+CHECKPOINTS_TABLE: dict[str, Any] = {
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ],
+    "BillingMode": "PAY_PER_REQUEST",
+}
