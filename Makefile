@@ -31,6 +31,11 @@ lint: venv
 	$(VENV)/bin/ruff check shared functions local tests benchmarks
 	$(VENV)/bin/cfn-lint template.yaml
 
+# Deployable artifacts without Docker (template.yaml points here): build/layer (deps for Linux arm64 +
+# spam_blocker) and build/functions/<name>. Needs the package registry; see docs/deploy.md.
+build: venv
+	$(PY) scripts/build_lambda.py
+
 # Regenerate the pinned lock files after changing pyproject.toml.
 lock: venv
 	$(VENV)/bin/uv pip compile -q pyproject.toml -o requirements/lambda.txt --python-version 3.12
