@@ -175,6 +175,12 @@ def test_tables_are_on_demand_with_ttl_and_point_in_time_recovery(translated, na
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
 
 
+def test_stateful_tables_survive_stack_deletion_and_replacement(translated):
+    retained = {name for name, t in resources_of_type(translated, "AWS::DynamoDB::Table").items()
+                if t.get("DeletionPolicy") == "Retain" and t.get("UpdateReplacePolicy") == "Retain"}
+    assert retained == {"BlocksTable", "EvidenceTable"}  # the others hold leases, limits and checkpoints
+
+
 # ------------------------------------------------------------------------------------------- schedules
 
 
