@@ -323,10 +323,19 @@ def test_each_role_reaches_exactly_what_its_function_is_configured_with(translat
             assert granted[name] == {"secretsmanager:GetSecretValue"}
 
 
-def test_blocker_may_change_visibility_to_defer_rate_limited_requests(translated):
-    statements = _statements(_role_of(translated, "BlockerFunction"))
-    assert any("sqs:ChangeMessageVisibility" in as_list(s["Action"]) and refs(s["Resource"]) == {"BlockQueue"}
-               for s in statements)
+def _actions_on(translated, function: str, resource: str) -> set[str]:
+    return {a for s in _statements(_role_of(translated, function)) if resource in refs(s["Resource"])
+            for a in as_list(s["Action"])}
+
+
+def test_blocker_may_defer_rate_limited_requests_on_its_own_queue(translated):
+    # services/blocker_batch.py: ChangeMessageVisibility, or a fresh delayed copy after many receives.
+    assert {"sqs:ChangeMessageVisibility", "sqs:SendMessage"} <= _actions_on(translated, "BlockerFunction", "BlockQueue")
+
+
+def test_scorer_reads_blocks_but_never_writes_them(translated):
+    actions = _actions_on(translated, "ScorerFunction", "BlocksTable")
+    assert actions and all(a.split(":")[1].startswith(("Get", "BatchGet", "Query")) for a in actions)
 
 
 def test_expirer_may_query_the_expiry_index(translated):
