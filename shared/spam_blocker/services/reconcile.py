@@ -1,6 +1,6 @@
 """Use case: reconcile the Blocks table with Zoom's blocked list (Zoom is the shared truth).
 
-    reconcile(zoom, store, limiter, clock, *, dry_run=False) -> ReconcileReport
+    reconcile(zoom, store, limiter=None, clock=..., *, dry_run=False) -> ReconcileReport
 
 1. List Zoom's blocked list (GET /phone/blocked_list, Medium): one permit per page when a limiter is given
    (none locally: the runner calls this at start without one). A refused permit or a 429 leaves the listing
@@ -104,11 +104,14 @@ _COUNTERS = {
 }
 
 
-def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | None, clock: Clock, *,
-              dry_run: bool = False, adoption: AdoptionPolicy = DEFAULT_ADOPTION, page_size: int = 100,
+def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | None = None, clock: Clock | None = None,
+              *, dry_run: bool = False, adoption: AdoptionPolicy = DEFAULT_ADOPTION, page_size: int = 100,
               max_wait_s: float = 0.0, sleep: Callable[[float], None] | None = None) -> ReconcileReport:
-    """See the module docstring. Zoom errors other than 429 while listing propagate (ZoomAuthFailed: the
-    credentials are refused; ZoomServerError / ZoomTransportError: Zoom unavailable)."""
+    """See the module docstring. `limiter` may be None (no permits); `clock` is required (positionally or
+    as `clock=`). Zoom errors other than 429 while listing propagate (ZoomAuthFailed: the credentials are
+    refused; ZoomServerError / ZoomTransportError: Zoom unavailable)."""
+    if clock is None:
+        raise TypeError("reconcile() needs a clock")
     permits = Permits(limiter or NoLimits(), clock, max_wait_s=max_wait_s if sleep else 0.0, sleep=sleep)
     report = ReconcileReport(dry_run=dry_run)
     started = clock.now()

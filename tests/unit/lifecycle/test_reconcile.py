@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
 from spam_blocker.domain.rate_window import RateGrant
@@ -100,3 +101,10 @@ def test_a_row_that_moves_while_being_repaired_is_left_for_the_next_run(world):
     world.store.fail_next("transition", StoreConflict("moved"))
     report = reconcile(world.zoom, world.store, None, world.clock)
     assert report.conflicts == 1 and report.adopted == 0 and len(world.store) == 0
+
+
+def test_callable_as_the_local_runner_does_with_a_keyword_clock_and_no_limiter(world):
+    world.zoom.add_entry(NUMBER, comment=tag_comment("ours"))
+    assert reconcile(world.zoom, world.store, clock=world.clock).adopted == 1
+    with pytest.raises(TypeError, match="clock"):
+        reconcile(world.zoom, world.store)
