@@ -142,7 +142,9 @@ class _Feeder:
             for line in self._lines:
                 self._summary.events_read += 1
                 reason = validate_line(line.text, self._region)
-                if reason is not None:
+                if reason == IGNORED:
+                    self._summary.events_ignored += 1
+                elif reason is not None:
                     self._summary.events_rejected += 1
                     if len(self._summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
                         self._summary.rejected_lines.append(RejectedLine(line.number, reason))
@@ -172,16 +174,22 @@ class _Feeder:
         return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
 
 
+IGNORED = "ignored"
+
+
 def validate_line(text: str, region: str) -> str | None:
-    """The scorer's own validation (parse, then classify): the reason a line is rejected, or None."""
+    """The scorer's own validation (parse, then classify): the reason a line is rejected, IGNORED for a
+    valid event that is not evidence (internal caller, emergency number, ...), or None.
+
+    Ignored events still go to the scorer, as they would in AWS; only rejected lines stay out."""
     from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
-    from spam_blocker.domain.evidence import contribution_from
+    from spam_blocker.domain.evidence import Ignored, contribution_from
 
     try:
-        contribution_from(parse_ingest_event(text), region)
+        result = contribution_from(parse_ingest_event(text), region)
     except InvalidEvent as exc:
         return exc.reason
-    return None
+    return IGNORED if isinstance(result, Ignored) else None
 
 
 class Pipeline:
@@ -308,7 +316,6 @@ class Pipeline:
 
     def _stream(self, resources: LocalResources) -> None:
         from functions.blocker import handler as blocker
-
         from functions.scorer import handler as scorer
 
         progress = Progress("events", None, enabled=self.options.progress, stream=self.log)
@@ -361,8 +368,9 @@ class Pipeline:
                 f"{blocked:,} · zoom requests {sum(self.counter.by_route.values()):,}")
 
     def _expire(self, resources: LocalResources) -> None:
-        from functions.expirer import handler as expirer
         from spam_blocker.clock import iso
+
+        from functions.expirer import handler as expirer
 
         assert self.options.expire_at is not None
         total = 0
@@ -423,6 +431,7 @@ def _quiet_logs() -> None:
 
     from spam_blocker.observability import logger
 
+    logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
     for handler in logger._logger.handlers:  # noqa: SLF001 - Powertools exposes no setter for the stream
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(sys.stderr)
