@@ -10,12 +10,28 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from local.commands import emulator, run, serve_webhook
+from local.commands import (
+    allowlist,
+    backfill,
+    emulator,
+    expire,
+    explain,
+    reconcile,
+    run,
+    serve_webhook,
+    unblock,
+)
 
 COMMANDS = [
     emulator,
     run,
     serve_webhook,
+    backfill,
+    expire,
+    reconcile,
+    unblock,
+    explain,
+    allowlist,
 ]
 
 
