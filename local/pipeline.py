@@ -294,6 +294,7 @@ class Pipeline:
                 self._expire(resources)
             self._collect_dead_letters(resources)
             self._describe_blocks(resources)
+            self._describe_not_blocked(resources)
         finally:
             zoom_wiring.remove_request_observer(self.counter)
             wiring.cache_clear()
@@ -415,6 +416,56 @@ class Pipeline:
                     "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
                 })
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
+
+
+    NOT_BLOCKED_SHOWN = 25
+
+    def _describe_not_blocked(self, resources: LocalResources) -> None:
+        """Numbers with some spam signal (a report, short calls) that are not blocked, with the scorer's
+        reason as of the run's last event time: the rails and thresholds at work, in words."""
+        from spam_blocker.adapters.dynamo_allowlist import DynamoListStore
+        from spam_blocker.adapters.dynamo_evidence import from_item
+        from spam_blocker.config.scorer import ScorerSettings
+        from spam_blocker.domain.evidence import exchange_of, from_epoch, summarise
+        from spam_blocker.domain.scoring import decide
+
+        policy = ScorerSettings.from_env(os.environ).policy()
+        lists = DynamoListStore(resources.dynamodb, resources.tables["evidence"], self.options.region).current()
+        by_exchange: dict[str, dict[str, Any]] = {}
+        latest = 0
+        for page in resources.dynamodb.get_paginator("scan").paginate(TableName=resources.tables["evidence"]):
+            for item in page.get("Items", []):
+                try:
+                    evidence = from_item(item)
+                    exchange = exchange_of(evidence.number)
+                except (KeyError, ValueError, TypeError):
+                    continue  # allowlist / own-number items share the table
+                by_exchange.setdefault(exchange, {})[evidence.number] = evidence
+                times = [t for _, t in evidence.reports] + [c.at for c in evidence.calls]
+                latest = max([latest, *times])
+        if not latest:
+            return
+        now = from_epoch(latest)
+        blocking = {(b["match_type"], b["phone_number"]) for b in self.summary.blocks
+                    if b["state"] in ("active", "external", "pending")}
+        found = []
+        for view in by_exchange.values():
+            for number, evidence in view.items():
+                signals = summarise(evidence, now, policy)
+                if not signals.reporters and signals.short_calls < 3:
+                    continue
+                digits = number.lstrip("+")
+                if ("phoneNumber", number) in blocking or any(
+                        ("prefix", digits[:n]) in blocking for n in range(1, len(digits))):
+                    continue
+                decision = decide(number, view, lists, now, policy)
+                if not decision.is_block:
+                    found.append((len(signals.reporters), signals.short_calls, number, decision))
+        found.sort(key=lambda f: (-f[0], -f[1], f[2]))
+        self.summary.not_blocked = [
+            {"phone_number": number, "action": d.action, "why": d.explanation}
+            for _, _, number, d in found[: self.NOT_BLOCKED_SHOWN]
+        ]
 
 
 def _action_of(body: str) -> str:
