@@ -50,6 +50,7 @@ class RunOptions:
     blocker_pollers: int = 4
     max_queue_depth: int = 200  # moto's SQS slows down as a queue grows: feed in bounded chunks
     progress: bool = True
+    total_events: int | None = None  # for the progress bar, when known
     extra_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -319,7 +320,7 @@ class Pipeline:
         from functions.blocker import handler as blocker
         from functions.scorer import handler as scorer
 
-        progress = Progress("events", None, enabled=self.options.progress, stream=self.log)
+        progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
         feeder = _Feeder(iter_lines(self.options.events), resources.queues["ingest"], resources.sqs,
                          self.options.region, self.options.max_queue_depth, self.summary,
                          lambda n: progress.update(n, self._progress_detail()))

@@ -5,6 +5,17 @@ from __future__ import annotations
 from local.pipeline import RunSummary
 
 SHOW_REJECTED = 10
+SHOW_TILES = 6
+
+
+def _grouped(blocks: list[dict]) -> list[list[dict]]:
+    """Prefixes decided together (one range tiled around protected numbers) share a reason: one group."""
+    groups: dict[tuple, list[dict]] = {}
+    for block in blocks:
+        key = (block["match_type"], block["state"], block.get("reason") or block["phone_number"]) \
+            if block["match_type"] == "prefix" else (block["phone_number"],)
+        groups.setdefault(key, []).append(block)
+    return list(groups.values())
 
 
 def _state_label(state: str) -> str:
@@ -30,11 +41,16 @@ def render_summary(s: RunSummary) -> str:
     out.append(f"Blocks: {len(prefixes)} prefix(es), {len(numbers)} number(s); "
                f"{s.blocks_requested} requested, {s.blocks_created} created in Zoom this run, "
                f"{s.blocks_adopted} adopted from Zoom, {s.blocks_expired} expired")
-    for block in prefixes + numbers:
-        target = block["phone_number"] + ("*" if block["match_type"] == "prefix" else "")
-        until = f" until {block['expires_at']}" if block.get("expires_at") and block["state"] == "active" else ""
-        out.append(f"  {target:<16} {_state_label(block['state'])}{until}")
-        why = block.get("failure_reason") if block["state"] == "failed" else block.get("reason")
+    for group in _grouped(prefixes + numbers):
+        first = group[0]
+        targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]
+        until = f" until {first['expires_at']}" if first.get("expires_at") and first["state"] == "active" else ""
+        if len(group) == 1:
+            out.append(f"  {targets[0]:<16} {_state_label(first['state'])}{until}")
+        else:
+            shown = ", ".join(targets[:SHOW_TILES]) + (f", … ({len(targets)} in all)" if len(targets) > SHOW_TILES else "")
+            out.append(f"  {len(group)} prefixes {_state_label(first['state'])}{until}: {shown}")
+        why = first.get("failure_reason") if first["state"] == "failed" else first.get("reason")
         if why:
             out.append(f"      why: {why}")
     if s.not_blocked:
