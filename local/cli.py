@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from local.commands import (
     allowlist,
     backfill,
+    demo,
     emulator,
     expire,
     explain,
@@ -23,6 +24,7 @@ from local.commands import (
 )
 
 COMMANDS = [
+    demo,
     emulator,
     run,
     serve_webhook,

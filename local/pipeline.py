@@ -381,7 +381,7 @@ class Pipeline:
             expired = int((result or {}).get("expired", 0))
             total += expired
             progressed = expired + int((result or {}).get("renewed", 0))
-            if not progressed or not (result or {}).get("more", progressed > 0):
+            if not progressed or not (result or {}).get("more_due"):
                 break
         self.summary.blocks_expired = total
 

@@ -25,10 +25,11 @@ class BlockState(StrEnum):
 ALLOWED_MOVES: dict[BlockState, frozenset[BlockState]] = {
     BlockState.PENDING: frozenset({BlockState.ACTIVE, BlockState.FAILED, BlockState.PENDING}),
     BlockState.ACTIVE: frozenset({BlockState.EXPIRED, BlockState.REMOVED, BlockState.ACTIVE}),
-    # A block may start again after it ended (spam resumed, or a retry after a permanent failure).
-    BlockState.EXPIRED: frozenset({BlockState.PENDING}),
-    BlockState.REMOVED: frozenset({BlockState.PENDING}),
-    BlockState.FAILED: frozenset({BlockState.PENDING}),
+    # A block may start again after it ended (spam resumed, or a retry after a permanent failure), and a
+    # person may have blocked the same target in the portal since (the reconciler records it as external).
+    BlockState.EXPIRED: frozenset({BlockState.PENDING, BlockState.EXTERNAL}),
+    BlockState.REMOVED: frozenset({BlockState.PENDING, BlockState.EXTERNAL}),
+    BlockState.FAILED: frozenset({BlockState.PENDING, BlockState.EXTERNAL}),
     BlockState.EXTERNAL: frozenset({BlockState.REMOVED}),
 }
 
