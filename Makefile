@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements/dev.txt
 	@rm -f $(VENV)/.installed-* && touch $@
 
 test: venv
-	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 demo: venv
 	$(VENV)/bin/spam-blocker demo
