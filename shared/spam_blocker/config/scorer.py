@@ -7,7 +7,8 @@ INGEST_DLQ_URL          where malformed events go, with a `reason` attribute (re
 DEFAULT_REGION          region for numbers written without a country code (default US)
 SHADOW_MODE             decide and log, never send block requests (default false)
 LISTS_CACHE_SECONDS     how long the allowlist / own numbers are cached per container (default 60)
-FUTURE_TOLERANCE_HOURS  events dated later than now + this are rejected (default 24)
+FUTURE_TOLERANCE_HOURS  if set, events dated later than the wall clock + this are rejected (default: unset,
+                        as the pipeline's clock is event time: a replay is never judged by the wall clock)
 
 Policy overrides (unset = the documented default of spam_blocker.domain.scoring.Policy, docs/scoring.md):
 REPORT_HALF_LIFE_DAYS, CALL_HALF_LIFE_DAYS, LEGIT_HALF_LIFE_DAYS, NUMBER_BLOCK_SCORE,
@@ -42,7 +43,7 @@ class ScorerSettings(BaseSettings):
     default_region: str = "US"
     shadow_mode: bool = False
     lists_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
-    future_tolerance_hours: float = Field(default=24.0, gt=0)
+    future_tolerance_hours: float | None = Field(default=None, gt=0)
 
     report_half_life_days: float | None = Field(default=None, gt=0)
     call_half_life_days: float | None = Field(default=None, gt=0)
@@ -69,5 +70,5 @@ class ScorerSettings(BaseSettings):
         return replace(DEFAULT_POLICY, **overrides)
 
     def options(self) -> ScorerOptions:
-        return ScorerOptions(region=self.default_region, shadow_mode=self.shadow_mode,
-                             future_tolerance=timedelta(hours=self.future_tolerance_hours))
+        tolerance = None if self.future_tolerance_hours is None else timedelta(hours=self.future_tolerance_hours)
+        return ScorerOptions(region=self.default_region, shadow_mode=self.shadow_mode, future_tolerance=tolerance)

@@ -300,7 +300,7 @@ class NumberSignals:
     outbound: int
     last_outbound: int | None
     legit_score: float
-    pattern: bool  # robocall pattern: fan-out of short calls, nothing legitimate
+    pattern: bool  # robocall pattern: short calls fanned out over several employees
     spam_score: float
     last_suspicious: int | None  # latest report or short call
     last_seen: int | None
@@ -375,11 +375,9 @@ def summarise(evidence: NumberEvidence, now: datetime | int, policy: Policy) -> 
              + outbound_w * policy.outbound_legit + not_spam_weight * policy.not_spam_legit)
     short_ratio = short_w / total_w if total_w > 0 else 0.0
     short_callee_weight = sum(callee_w.values())
-    pattern = (
-        short_callee_weight >= policy.pattern_min_callees
-        and short_ratio >= policy.pattern_min_short_ratio
-        and outbound == 0 and not_spam_latest is None
-    )
+    # The pattern is call behaviour only; what speaks for the number (conversations, employees calling it,
+    # not_spam) is subtracted as legitimacy, and makes it a legitimate caller for the range rails.
+    pattern = short_callee_weight >= policy.pattern_min_callees and short_ratio >= policy.pattern_min_short_ratio
     spam_score = report_weight + (policy.pattern_points if pattern else 0.0) - legit
     return NumberSignals(
         number=evidence.number, reporters=tuple(reporters), report_weight=report_weight,

@@ -215,7 +215,7 @@ class _PrefixStats:
 
     def describe(self) -> str:
         return (f"{len(self.members)} suspicious numbers (weight {self.weight:g}) over {self.spread} sub-ranges, reported by "
-                f"{_count(len(self.reporters), 'employee')}, {_count(len(self.callees), 'employee')} called")
+                f"{_count(len(self.reporters), 'person', 'people')}, {_count(len(self.callees), 'employee')} called")
 
 
 @dataclass(frozen=True)
@@ -227,8 +227,8 @@ class _RangeFinding:
     extra: tuple[str, ...] = ()
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def _count(n: int, noun: str, plural: str | None = None) -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def _size_name(free_digits: int) -> str:
@@ -326,7 +326,7 @@ def _number_evidence(s: NumberSignals) -> dict[str, Any]:
 def _describe_number(s: NumberSignals, policy: Policy) -> str:
     parts = []
     if s.reporters:
-        parts.append(f"reported by {_count(len(s.reporters), 'employee')} (weight {s.report_weight:.1f})")
+        parts.append(f"reported by {_count(len(s.reporters), 'person', 'people')} (weight {s.report_weight:.1f})")
     if s.short_calls:
         parts.append(f"{_count(s.short_calls, 'short call')} to {_count(len(s.short_callees), 'employee')} "
                      f"({s.short_ratio:.0%} short{', robocall pattern' if s.pattern else ''})")

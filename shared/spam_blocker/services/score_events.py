@@ -65,7 +65,9 @@ WRITE_ATTEMPTS = 4
 class ScorerOptions:
     region: str = "US"  # default region for numbers written without a country code
     shadow_mode: bool = False  # decide and log, never send block requests
-    future_tolerance: timedelta = timedelta(days=1)  # events dated later than now + this are rejected
+    # When set, events dated later than the clock's now + this are rejected (a guard for deployments whose
+    # clock is the wall clock; off by default, as the pipeline's clock is event time).
+    future_tolerance: timedelta | None = None
 
 
 @dataclass
@@ -111,8 +113,8 @@ class ScoringBatch:
         """'accepted' | 'ignored' | 'rejected'. Raises only when a rejected message cannot be dead-lettered."""
         try:
             event = parse_ingest_event(body)
-            latest_allowed = self._s.clock.now() + self._s.options.future_tolerance
-            if event.occurred_at > latest_allowed:
+            tolerance = self._s.options.future_tolerance
+            if tolerance is not None and event.occurred_at > self._s.clock.now() + tolerance:
                 raise InvalidEvent(f"event time {iso(event.occurred_at)} is in the future")
             result = contribution_from(event, self._s.options.region)
         except InvalidEvent as exc:
@@ -226,8 +228,10 @@ class ScoringBatch:
             now = from_epoch(max(latest_by_view[key], max(c.at for c in by_number[number])))
             decision = decide(number, view, lists, now, s.policy)
             decisions.append(decision)
+            # blocks, refusals by a rail and lifts at INFO (the "why" record); plain watch/ignore at DEBUG
+            log = logger.info if decision.is_block or decision.refusals or decision.unblock else logger.debug
             if decision.action != "ignore" or decision.refusals:
-                logger.info("decision", extra={"phone_number": number, "action": decision.action,
+                log("decision", extra={"phone_number": number, "action": decision.action,
                                                "target": decision.target, "explanation": decision.explanation,
                                                "evidence": dict(decision.evidence), "shadow": s.options.shadow_mode,
                                                "decided_at": iso(decision.decided_at)})
