@@ -510,5 +510,6 @@ def _malformed(b: _Builder) -> None:
         elif kind == "missing_reporter":
             event = {"type": "spam_report", "phone_number": "+19075550123", "reported_at": _iso(when)}
         else:
-            event = {"type": "spam_report", "phone_number": "12", "reporter": "ext-1001", "reported_at": _iso(when)}
+            event = {"type": "spam_report", "phone_number": "+1 907 555 01", "reporter": "ext-1001",
+                     "reported_at": _iso(when)}
         b.add(when, event, EventLabel("malformed", src.name, False, call_id=kind))
