@@ -1,0 +1,127 @@
+"""The traffic generator, the FTC loader, and the evaluation targets over several seeds and shapes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from spam_blocker.domain.allowlist import ProtectedLists
+from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
+from spam_blocker.domain.evidence import (
+    Ignored,
+    NumberEvidence,
+    contribution_from,
+    exchange_of,
+    from_epoch,
+    merge,
+)
+from spam_blocker.domain.scoring import decide
+
+from local.traffic import TrafficShape, generate
+from local.traffic.evaluate import evaluate, evaluate_many
+from local.traffic.ftc import ftc_available, ftc_report_events
+
+# A deployment backfills (or runs in shadow mode) for two weeks before it blocks: the evaluation replays
+# that history as evidence and measures the two weeks after it.
+HISTORY_DAYS = 14
+SEEDS = range(100, 110)
+
+
+def test_generation_is_deterministic_and_labelled():
+    first, second = generate(5, days=7), generate(5, days=7)
+    assert first.events == second.events and first.labels == second.labels
+    assert generate(6, days=7).events != first.events
+    assert len(first.events) == len(first.labels) > 300
+    times = [parse_ingest_event(e).occurred_at for e, label in zip(first.events, first.labels, strict=True)
+             if label.kind != "malformed"]
+    assert times == sorted(times) and first.start <= times[0] and times[-1] < first.end
+
+
+def test_the_traffic_has_every_population_the_scorer_must_tell_apart():
+    scenario = generate(11, days=14)
+    kinds = Counter(s.kind for s in scenario.sources.values())
+    assert {"customer", "one_off", "pharmacy", "bank", "robocaller", "campaign", "emergency", "malformed"} <= set(kinds)
+    labels = Counter(label.kind for label in scenario.labels)
+    assert {"inbound_call", "outbound_call", "internal_call", "spam_report", "malformed"} <= set(labels)
+    campaigns = [s for s in scenario.sources.values() if s.kind == "campaign"]
+    assert all(n.lstrip("+").startswith(c.prefix) for c in campaigns for n in c.numbers)
+    assert scenario.own_numbers and all(n.startswith("+1") for n in scenario.own_numbers)
+
+
+def test_every_event_but_the_malformed_ones_follows_the_contract():
+    scenario = generate(12, days=10, shape=replace(TrafficShape(), malformed_rate=0.01))
+    outcomes = Counter()
+    for event, label in zip(scenario.events, scenario.labels, strict=True):
+        try:
+            result = contribution_from(parse_ingest_event(event), scenario.region)
+        except InvalidEvent:
+            outcomes["rejected" if label.kind == "malformed" else "wrongly rejected"] += 1
+            continue
+        assert label.kind != "malformed", event
+        outcomes["ignored" if isinstance(result, Ignored) else "evidence"] += 1
+    assert outcomes["wrongly rejected"] == 0 and outcomes["rejected"] >= 6 and outcomes["ignored"] > 100
+
+
+def test_history_precedes_the_measured_days():
+    scenario = generate(3, days=7, history_days=7)
+    first = parse_ingest_event(scenario.events[0]).occurred_at
+    assert scenario.history_start <= first < scenario.start
+
+
+@pytest.mark.parametrize("shape_name, shape", [
+    ("default", TrafficShape()),
+    ("small office", replace(TrafficShape(), employees=(8, 15))),
+    ("fast rotation", replace(TrafficShape(), calls_per_number=(1.0, 2.5))),
+    ("few reports", replace(TrafficShape(), report_rate=(0.03, 0.1))),
+])
+def test_most_future_spam_calls_are_blocked_and_almost_no_legitimate_ones(shape_name, shape):
+    pooled = evaluate_many(SEEDS, shape=shape, history_days=HISTORY_DAYS)
+    assert pooled["future_spam_calls"] > 500  # enough calls for the rates to mean something
+    assert pooled["catch_rate"] >= 0.90, (shape_name, pooled["catch_rate"])
+    assert pooled["false_positive_rate"] < 0.001, (shape_name, pooled["legit_blocked"], pooled["legit_calls"])
+
+
+def test_the_evaluator_drops_blocked_calls_and_the_reports_they_would_have_caused():
+    scenario = generate(101, days=14, history_days=HISTORY_DAYS)
+    result = evaluate(scenario)
+    spam_sources = [s for s in result.sources.values() if s.kind in ("robocaller", "campaign")]
+    assert sum(s.blocked for s in spam_sources) > 0 and result.blocks
+    assert result.rejected == sum(1 for label in scenario.labels if label.kind == "malformed")
+    assert 0 <= result.catch_rate <= 1 and result.summary()["catch_rate"] == round(result.catch_rate, 4)
+
+
+def test_without_range_blocking_rotating_campaigns_get_through():
+    from spam_blocker.domain.scoring import DEFAULT_POLICY
+
+    with_ranges = evaluate_many(SEEDS[:6], history_days=HISTORY_DAYS)
+    numbers_only = evaluate_many(SEEDS[:6], replace(DEFAULT_POLICY, range_blocking=False), history_days=HISTORY_DAYS)
+    assert numbers_only["catch_rate"] < with_ranges["catch_rate"] - 0.2
+
+
+@pytest.mark.shared_data
+@pytest.mark.skipif(not ftc_available(), reason="../shared/data is absent")
+def test_real_ftc_complaints_single_reports_are_weak_clustered_ones_strong():
+    reports = ftc_report_events()
+    assert reports.rows == 14034 and len(reports.events) + reports.skipped == reports.rows
+    by_exchange: dict[str, dict[str, NumberEvidence]] = {}
+    for event in reports.events:
+        c = contribution_from(parse_ingest_event(event))
+        assert not isinstance(c, Ignored)
+        view = by_exchange.setdefault(exchange_of(c.number), {})
+        view[c.number] = merge(view.get(c.number) or NumberEvidence(c.number), [c])
+    now = from_epoch(max(e.last_seen for view in by_exchange.values() for e in view.values()))
+    # the exchange holding 92 distinct reported numbers across all its 1000-blocks is a campaign range
+    busiest = by_exchange["1951677"]
+    assert len(busiest) == 92
+    decision = decide(sorted(busiest)[0], busiest, ProtectedLists(), now)
+    assert (decision.action, decision.target) == ("block_prefix", "1951677")
+    # twelve numbers in two 100-blocks of one 1000-block: the narrowest prefix that covers them
+    narrow = by_exchange["1262216"]
+    assert decide(sorted(narrow)[0], narrow, ProtectedLists(), now).target == "12622161"
+    # a number with a single complaint, alone in its exchange, is only watched
+    lonely = [(ex, view) for ex, view in by_exchange.items()
+              if len(view) == 1 and len(next(iter(view.values())).reports) == 1]
+    assert len(lonely) > 5000
+    for _, view in lonely[:200]:
+        assert decide(next(iter(view)), view, ProtectedLists(), now).action == "watch"
