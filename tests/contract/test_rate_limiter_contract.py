@@ -201,3 +201,28 @@ def test_a_stale_instance_learns_the_current_state_from_its_lost_race():
         assert b.acquire("Light", START).granted  # lost once (stale), then won on the returned item
         assert not b.acquire("Light", START).granted
         assert client.calls == ["put_item", "put_item"]
+
+
+def test_a_per_second_429_widens_the_window_for_every_instance_then_fades(make):
+    limits = {"Light": WindowLimits(per_second=20, boost_step_s=0.05, boost_max_s=0.25, boost_decay_s=100)}
+    a, b = make(limits=limits), make(limits=limits)
+    for _ in range(20):
+        assert a.acquire("Light", START).granted
+    a.penalize("Light", START + timedelta(seconds=1), "QPS")
+    a.penalize("Light", START + timedelta(seconds=1.02), "QPS")  # the same burst: widened once
+    denied = b.acquire("Light", START + timedelta(seconds=1.03))
+    assert denied.reason == "qps"  # widened by 50 ms (fading: 15 µs already gone), not twice
+    assert START + timedelta(seconds=1.0499) < denied.retry_at <= START + timedelta(seconds=1.05)
+    assert b.acquire("Light", START + timedelta(seconds=1.05)).granted
+    for _ in range(19):
+        assert b.acquire("Light", START + timedelta(seconds=101.2)).granted  # faded away after 100 s
+    assert b.acquire("Light", START + timedelta(seconds=102.2)).granted
+
+
+def test_a_daily_429_does_not_widen_the_window(make):
+    limits = {"Light": WindowLimits(per_second=20, boost_max_s=0.25)}
+    limiter = make(limits=limits)
+    for _ in range(20):
+        assert limiter.acquire("Light", START).granted
+    limiter.penalize("Light", START + timedelta(seconds=1), "Daily-limit")
+    assert limiter.acquire("Light", START + timedelta(seconds=1)).granted

@@ -60,11 +60,11 @@ class InMemoryRateLimiter:
             return grant
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
-        self._limits(category)
+        limits = self._limits(category)
         with self.backend.lock:
             self.penalties.append((category, until, limit_type))
             state = self.backend.states.get(self.key(category), WindowState())
-            new_state = penalize(state, until, limit_type)
+            new_state = penalize(state, until, limit_type, limits)
             if new_state is not None:
                 self.backend.states[self.key(category)] = new_state
 

@@ -6,6 +6,7 @@
     day, day_count S,N the GMT date and how many permits were granted on it
     blocked_until  N   µs: a 429 penalty, no permit for anyone before this
     blocked_type   S   QPS | Daily-limit
+    boost_us, boost_at N,N  window widening after a per-second 429 (µs) and when it was set (µs)
     ttl            N   epoch seconds: an idle row ages out after a few days
 
 `acquire` applies `rate_window.decide` to the state and writes the result with one conditional PutItem.
@@ -32,6 +33,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from spam_blocker.adapters.tables import TTL_ATTRIBUTE
+from spam_blocker.clock import Clock
 from spam_blocker.domain.rate_window import (
     QPS,
     RateGrant,
@@ -76,7 +78,7 @@ def _translate(key: str) -> Iterator[None]:
 
 class DynamoRateLimiter:
     def __init__(self, client: Any, table_name: str, *, account: str, limits: Mapping[str, WindowLimits],
-                 max_rounds: int | None = None) -> None:
+                 max_rounds: int | None = None, clock: Clock | None = None) -> None:
         if not account:
             raise ValueError("the limiter needs the Zoom account it counts for")
         self._client = client
@@ -84,6 +86,7 @@ class DynamoRateLimiter:
         self.account = account
         self.limits = dict(limits)
         self._max_rounds = max_rounds or max(25, max(w.capacity for w in self.limits.values()) + 5)
+        self._clock = clock  # when given, a lost race decides again at the time it is retried
         self._cache: dict[str, WindowState] = {}
         self._lock = threading.Lock()
 
@@ -96,6 +99,8 @@ class DynamoRateLimiter:
         limits = self._limits(category)
         state = self._cached(category)
         for _ in range(self._max_rounds):
+            if self._clock is not None:
+                now = max(now, self._clock.now())
             grant, new_state = decide(state, now, limits)
             if new_state is None:
                 return grant
@@ -107,10 +112,10 @@ class DynamoRateLimiter:
         return RateGrant(False, now + CONTENTION_RETRY, QPS)
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
-        self._limits(category)
+        limits = self._limits(category)
         state = self._cached(category)
         for _ in range(self._max_rounds):
-            new_state = penalize(state, until, limit_type)
+            new_state = penalize(state, until, limit_type, limits)
             if new_state is None:
                 return
             try:
@@ -186,6 +191,9 @@ def _to_item(key: str, state: WindowState, now: datetime) -> dict[str, Any]:
     if state.blocked_until is not None:
         item["blocked_until"] = {"N": str(state.blocked_until)}
         item["blocked_type"] = {"S": state.blocked_type or ""}
+    if state.boost_at is not None:
+        item["boost_us"] = {"N": str(state.boost_us)}
+        item["boost_at"] = {"N": str(state.boost_at)}
     return item
 
 
@@ -197,5 +205,7 @@ def _from_item(item: dict[str, Any]) -> WindowState:
         day_count=int(item.get("day_count", {}).get("N", "0")),
         blocked_until=int(blocked["N"]) if blocked else None,
         blocked_type=item.get("blocked_type", {}).get("S") or None,
+        boost_us=int(item.get("boost_us", {}).get("N", "0")),
+        boost_at=int(item["boost_at"]["N"]) if "boost_at" in item else None,
         version=int(item.get("version", {}).get("N", "0")),
     )

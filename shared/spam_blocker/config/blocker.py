@@ -9,6 +9,8 @@ ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET   the credentials themselves
 ZOOM_PLAN                           pro | business: the rate limits the shared limiter enforces
 RATE_LIMIT_MARGIN_S                 added to Zoom's 1 s window (clock skew, request jitter); default 0.05
 RATE_LIMIT_RESERVE                  fraction of each per-second allowance left to other apps; default 0
+RATE_LIMIT_BOOST_MAX_S              a per-second 429 widens the shared window by 50 ms (fading over 5 min),
+                                    up to this much; default 0.25, 0 = never
 PACING_MAX_WAIT_MS                  wait up to this long in the handler for a permit of a full window
                                     (never on a 429 or the daily limit); default 0 = off
 RETIRE_COVERED_NUMBERS              remove our number blocks a new prefix block covers; default false
@@ -37,6 +39,7 @@ class BlockerSettings(BaseSettings, ZoomSettings):
     block_dlq_url: str = Field(min_length=1)
     rate_limit_margin_s: float = Field(default=0.05, ge=0.0, le=1.0)
     rate_limit_reserve: float = Field(default=0.0, ge=0.0, lt=1.0)
+    rate_limit_boost_max_s: float = Field(default=0.25, ge=0.0, le=2.0)
     pacing_max_wait_ms: int = Field(default=0, ge=0, le=2000)
     retire_covered_numbers: bool = False
     pending_stale_after_s: int = Field(default=900, ge=60)

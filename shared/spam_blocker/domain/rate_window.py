@@ -14,6 +14,11 @@ sees at most `limit` of our requests. When the log is full the answer is the exa
 the grant `capacity` places back, plus `span`. The daily count resets at 00:00 GMT. A 429 from Zoom
 becomes a penalty (`blocked_until`) that refuses every permit of the category until then.
 
+A per-second 429 also means our requests reached Zoom less evenly than the margin allows for (jitter,
+another app of the account, a counting we did not guess). So it widens the window for everyone: `boost`
+grows by `boost_step_s` (once per second of 429s, at most `boost_max_s`) and fades linearly to nothing
+over `boost_decay_s`.
+
 Times are integer microseconds since the epoch, so a state round-trips through DynamoDB exactly.
 """
 
@@ -52,9 +57,13 @@ class WindowLimits:
     window_s: float = 1.0
     margin_s: float = 0.0
     reserve: int = 0
+    boost_step_s: float = 0.05
+    boost_max_s: float = 0.0  # 0: a 429 never widens the window
+    boost_decay_s: float = 300.0
 
     def __post_init__(self) -> None:
-        if self.per_second < 1 or self.reserve < 0 or self.margin_s < 0 or self.window_s <= 0:
+        if (self.per_second < 1 or self.reserve < 0 or self.margin_s < 0 or self.window_s <= 0
+                or self.boost_step_s < 0 or self.boost_max_s < 0 or self.boost_decay_s <= 0):
             raise ValueError(f"invalid window limits: {self}")
         if self.daily is not None and self.daily < 1:
             raise ValueError("a daily limit must be positive")
@@ -69,13 +78,13 @@ class WindowLimits:
 
 
 def limits_for_plan(plan: PlanLimits, *, margin_s: float = 0.0, reserve_fraction: float = 0.0,
-                    ) -> dict[str, WindowLimits]:
+                    boost_max_s: float = 0.0) -> dict[str, WindowLimits]:
     """Per category: the plan's per-second limit (and daily limit where Zoom has one), our margins."""
     if not 0.0 <= reserve_fraction < 1.0:
         raise ValueError("reserve_fraction must be in [0, 1)")
     return {
         category: WindowLimits(per_second=qps, daily=plan.daily_limit(category), margin_s=margin_s,
-                               reserve=math.floor(qps * reserve_fraction))
+                               reserve=math.floor(qps * reserve_fraction), boost_max_s=boost_max_s)
         for category, qps in plan.per_second.items()
     }
 
@@ -96,12 +105,28 @@ class WindowState:
     day_count: int = 0
     blocked_until: int | None = None  # µs: no permit before this (a 429's Retry-After)
     blocked_type: str | None = None  # "QPS" | "Daily-limit"
+    boost_us: int = 0  # window widening after a per-second 429, as of `boost_at`
+    boost_at: int | None = None  # µs
     version: int = 0  # the storage's optimistic-lock version (not changed here)
 
 
+def boost_at_time(state: WindowState, t: int, limits: WindowLimits) -> int:
+    """The widening still in force at `t` (µs): fades linearly over `boost_decay_s`."""
+    if not state.boost_us or state.boost_at is None:
+        return 0
+    left = 1.0 - max(0, t - state.boost_at) / (limits.boost_decay_s * US)
+    return max(0, round(state.boost_us * left))
+
+
 def decide(state: WindowState, now: datetime, limits: WindowLimits) -> tuple[RateGrant, WindowState | None]:
-    """Grant a permit at `now` (and the state to store), or say when to ask again (nothing to store)."""
-    t = micros(now)
+    """Grant a permit at `now` (and the state to store), or say when to ask again (nothing to store).
+
+    The log is kept monotonic: a caller whose `now` is older than the newest grant (it read its clock,
+    then lost time waiting for the store, or its clock runs behind) is judged and recorded at the newest
+    grant's time. Its request cannot leave before that grant was stored anyway, and judging it at its own
+    older time would count against a log already pruned by the later writer: an over-grant.
+    """
+    t = max(micros(now), state.grants[-1] if state.grants else 0)
     if state.blocked_until is not None and t < state.blocked_until:
         reason = DAILY if state.blocked_type == DAILY_LIMIT_TYPE else PENALTY
         return RateGrant(False, from_micros(state.blocked_until), reason), None
@@ -109,9 +134,10 @@ def decide(state: WindowState, now: datetime, limits: WindowLimits) -> tuple[Rat
     day_count = state.day_count if state.day == today else 0
     if limits.daily is not None and day_count >= limits.daily:
         return RateGrant(False, next_reset(now), DAILY), None
-    recent = [g for g in state.grants if g > t - limits.span_us]
+    span = limits.span_us + boost_at_time(state, t, limits)
+    recent = [g for g in state.grants if g > t - span]
     if len(recent) >= limits.capacity:
-        frees_at = recent[len(recent) - limits.capacity] + limits.span_us
+        frees_at = recent[len(recent) - limits.capacity] + span
         return RateGrant(False, from_micros(max(frees_at, t + 1)), QPS), None
     recent.append(t)
     recent.sort()
@@ -120,15 +146,25 @@ def decide(state: WindowState, now: datetime, limits: WindowLimits) -> tuple[Rat
     return RateGrant(True, None, OK), granted
 
 
-def penalize(state: WindowState, until: datetime, limit_type: str) -> WindowState | None:
-    """Refuse every permit until `until`; None when an existing penalty already lasts as long."""
+def penalize(state: WindowState, until: datetime, limit_type: str,
+             limits: WindowLimits | None = None) -> WindowState | None:
+    """Refuse every permit until `until` (and, for a per-second 429 with `limits`, widen the window);
+    None when an existing penalty already lasts as long."""
     u = micros(until)
     if state.blocked_until is not None and state.blocked_until >= u:
         return None
-    return replace(state, blocked_until=u, blocked_type=limit_type)
+    penalized = replace(state, blocked_until=u, blocked_type=limit_type)
+    if limits is None or limit_type == DAILY_LIMIT_TYPE or not limits.boost_max_s:
+        return penalized
+    if state.boost_at is not None and u - state.boost_at < US:  # the same burst of 429s: widen once
+        return penalized
+    current = boost_at_time(state, u, limits)
+    boost = min(current + round(limits.boost_step_s * US), round(limits.boost_max_s * US))
+    return replace(penalized, boost_us=boost, boost_at=u)
 
 
 def in_window(state: WindowState, now: datetime, limits: WindowLimits) -> int:
-    """How many grants the last `span` holds at `now` (for stats and tests)."""
+    """How many grants the last `span` (widened by any boost) holds at `now` (for stats and tests)."""
     t = micros(now)
-    return sum(1 for g in state.grants if t - limits.span_us < g <= t)
+    span = limits.span_us + boost_at_time(state, t, limits)
+    return sum(1 for g in state.grants if t - span < g <= t)

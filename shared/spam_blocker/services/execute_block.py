@@ -8,10 +8,12 @@ Block:
     POST and the state write, a lost answer, a 5xx after commit). Claim the block (pending, owner =
     this attempt), then look for the entry in Zoom (BlockedListIndex): ours found -> adopt it (active,
     no POST); nothing found -> go on, absence proven.
- 3. Take a Light permit from the shared limiter; none -> LIMITED (a claim from step 2 is released).
- 4. Claim: pending, owner = this attempt, post_started_at = now, one conditional write from the
+ 3. Claim: pending, owner = this attempt, post_started_at = now, one conditional write from the
     state and version read in step 1. Of two instances only one wins; the other reads again and sees
-    a live pending.
+    a live pending. (Skipped, LIMITED, when this batch was already refused a permit.)
+ 4. Take a Light permit from the shared limiter just before the POST, so the request reaches Zoom
+    when the limiter counted it (a write between permit and POST would delay it by a variable amount
+    and bunch requests in Zoom's window); none -> the claim is released, LIMITED.
  5. POST with our tag. Success -> active with Zoom's id (conditional on our claim).
     429 -> the category is penalized for every instance, the claim released, LIMITED.
     ZoomInvalid -> failed, with Zoom's message for ops.
@@ -60,7 +62,10 @@ class BlockerPolicy:
     max_attempts: int = 5  # Zoom attempts per pending episode before the block is failed
     retire_covered_numbers: bool = False
     dry_run: bool = False
-    in_progress_retry: timedelta = timedelta(seconds=5)
+    # Another attempt's young claim is normally a POST in flight: look again soon. One older than
+    # `in_progress_patience` has probably died: look again when it goes stale.
+    in_progress_retry: timedelta = timedelta(seconds=1)
+    in_progress_patience: timedelta = timedelta(seconds=10)
     conflict_rounds: int = 3
 
 
@@ -132,10 +137,14 @@ class ExecuteBlock:
                 self._release(settled.record, doubt=None, refund=True)
                 return limited(grant, WRITE_CATEGORY)
             return self._post(settled.record, request, permits)
-        grant = permits.take(WRITE_CATEGORY)
-        if not grant.granted:
-            return limited(grant, WRITE_CATEGORY)
+        refused = permits.refused(WRITE_CATEGORY)
+        if refused is not None:  # the batch already knows: no claim, no limiter call
+            return limited(refused, WRITE_CATEGORY)
         claimed = self._claim(record, attempt_id, now, request=request, doubt=False)
+        grant = permits.take(WRITE_CATEGORY)  # just before the POST: it reaches Zoom when it was counted
+        if not grant.granted:
+            self._release(claimed, doubt=None, refund=True)
+            return limited(grant, WRITE_CATEGORY)
         return self._post(claimed, request, permits)
 
     def _post(self, claimed: BlockRecord, request: BlockRequest, permits: Permits) -> Outcome:
@@ -226,8 +235,9 @@ class ExecuteBlock:
         if record.updated_at is None or now >= record.updated_at + self._policy.stale_after:
             return None  # abandoned: take it over
         stale_at = record.updated_at + self._policy.stale_after
+        young = now - record.updated_at < self._policy.in_progress_patience
         return Outcome(Result.IN_PROGRESS, detail=f"held by attempt {record.owner}",
-                       retry_at=min(stale_at, now + self._policy.in_progress_retry))
+                       retry_at=min(stale_at, now + self._policy.in_progress_retry) if young else stale_at)
 
     def _claim(self, record: BlockRecord | None, attempt_id: str, now: datetime, *,
                request: BlockRequest | None, doubt: bool) -> BlockRecord:

@@ -60,6 +60,10 @@ class Permits:
                 self.waited_s += wait
                 self.waits += 1
 
+    def refused(self, category: str) -> RateGrant | None:
+        """The refusal this invocation already got for `category`, while it lasts (no limiter call)."""
+        return self._remembered(category, self._clock.now())
+
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         """Zoom answered 429: no instance asks for `category` before `until` (this one neither)."""
         self._limiter.penalize(category, until, limit_type)

@@ -78,8 +78,23 @@ def _deps() -> BlockerDeps:
 
     settings = get_settings()
     account = zoom_credentials(settings).account_id
-    return build_deps(settings, dynamodb=aws_client("dynamodb"), sqs=aws_client("sqs"),
+    deps = build_deps(settings, dynamodb=aws_client("dynamodb"), sqs=aws_client("sqs"),
                       zoom=get_zoom_client(settings), account=account)
+    warm_up(deps)
+    return deps
+
+
+def warm_up(deps: BlockerDeps) -> None:
+    """Fetch the Zoom token at container start, not inside the first rate-limited request: a request
+    that waits for an OAuth round trip after its permit reaches Zoom late, and late requests bunch up
+    in Zoom's window beyond the limiter's margin. A failure here is logged; the first call reports it."""
+    from spam_blocker.observability import logger
+    from spam_blocker.zoom.errors import ZoomError
+
+    try:
+        deps.zoom.check_credentials()
+    except ZoomError as exc:
+        logger.warning("Zoom token not fetched at start", extra={"error": type(exc).__name__, "detail": exc.message})
 
 
 def build_deps(settings: BlockerSettings, *, dynamodb: Any, sqs: Any, zoom: ZoomPhone, account: str,
@@ -101,9 +116,10 @@ def build_deps(settings: BlockerSettings, *, dynamodb: Any, sqs: Any, zoom: Zoom
     if store is None:
         store = DynamoBlockStore(dynamodb, settings.blocks_table)
     limits = limits_for_plan(plan_limits(settings.zoom_plan), margin_s=settings.rate_limit_margin_s,
-                             reserve_fraction=settings.rate_limit_reserve)
+                             reserve_fraction=settings.rate_limit_reserve,
+                             boost_max_s=settings.rate_limit_boost_max_s)
     if limiter is None:
-        limiter = DynamoRateLimiter(dynamodb, settings.rate_limit_table, account=account, limits=limits)
+        limiter = DynamoRateLimiter(dynamodb, settings.rate_limit_table, account=account, limits=limits, clock=clock)
     policy = BlockerPolicy(stale_after=timedelta(seconds=settings.pending_stale_after_s),
                            max_attempts=settings.max_attempts, retire_covered_numbers=settings.retire_covered_numbers,
                            dry_run=settings.dry_run)

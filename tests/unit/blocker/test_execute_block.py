@@ -65,7 +65,7 @@ def test_a_second_instance_arriving_during_the_post_waits_for_the_first(world):
     release.set()
     a.join(5)
     assert results["a"].result is Result.CREATED
-    assert results["b"].result is Result.IN_PROGRESS and results["b"].retry_at == START + timedelta(seconds=5)
+    assert results["b"].result is Result.IN_PROGRESS and results["b"].retry_at == START + timedelta(seconds=1)
     assert world.run(request()).result is Result.ALREADY_BLOCKED
     only_entry(world)
 
@@ -91,7 +91,8 @@ def test_two_instances_that_both_read_nothing_claim_once(world):
     created = [o for o in outcomes if o.result is Result.CREATED]
     loser = [o for o in outcomes if o.result is not Result.CREATED]
     assert len(created) == 1 and loser[0].result in (Result.IN_PROGRESS, Result.ALREADY_BLOCKED)
-    assert world.limiter.granted == {"Light": 2}  # both got as far as claiming: the loser's claim conflicted
+    assert world.store.calls["transition"] == 3  # two claims (one conflicted), one activation
+    assert world.limiter.granted == {"Light": 1}  # the loser never took a permit
     only_entry(world)
     assert world.zoom.count("create") == 1
 
@@ -126,7 +127,11 @@ def test_a_crash_between_the_post_and_the_state_write_is_adopted_once_the_claim_
     row = world.store[KEY]
     assert row.state is BlockState.PENDING and row.owner and row.post_started_at == START
     early = world.run(request())
-    assert early.result is Result.IN_PROGRESS and world.zoom.count("create") == 1
+    assert early.result is Result.IN_PROGRESS and early.retry_at == START + timedelta(seconds=1)
+    world.clock.advance(seconds=30)  # a claim this old has probably died: wait for it to go stale
+    assert world.run(request()).retry_at == START + timedelta(minutes=15)
+    assert world.zoom.count("create") == 1
+    world.clock.set(START)
     world.clock.advance(minutes=15)
     adopted = world.run(request())
     assert adopted.result is Result.ADOPTED and adopted.zoom_id == entry["id"]
@@ -205,12 +210,15 @@ def test_zoom_refusing_the_entry_fails_the_block_with_zooms_message(world):
     assert row.post_started_at is None and world.zoom.entries() == []
 
 
-def test_no_permit_means_no_claim_and_no_zoom_call(world):
+def test_no_permit_releases_the_claim_and_calls_no_zoom(world):
     world.limiter.deny_next("Light", RateGrant(False, START + timedelta(milliseconds=400), "qps"))
     outcome = world.run(request())
     assert (outcome.result, outcome.retry_at, outcome.category) == (
         Result.LIMITED, START + timedelta(milliseconds=400), "Light")
-    assert KEY not in world.store and world.zoom.requests == []
+    row = world.store[KEY]
+    assert (row.state, row.owner, row.post_started_at, row.attempts) == (BlockState.PENDING, None, None, 0)
+    assert world.zoom.requests == []
+    assert world.run(request()).result is Result.CREATED  # released: the next delivery need not wait
 
 
 def test_once_limited_the_rest_of_the_batch_does_not_ask_again(world):
@@ -219,6 +227,7 @@ def test_once_limited_the_rest_of_the_batch_does_not_ask_again(world):
     outcomes = [world.run(request(f"+1907555{n:04d}"), permits=permits) for n in range(5)]
     assert {o.result for o in outcomes} == {Result.LIMITED}
     assert world.limiter.denied == {"Light": 1} and world.zoom.requests == []
+    assert len(world.store) == 1  # only the first record claimed (and released) before it knew
     world.clock.advance(1)
     assert world.run(request("+19075550000"), permits=permits).result is Result.CREATED
 

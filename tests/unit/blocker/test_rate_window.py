@@ -77,3 +77,30 @@ def test_plan_limits_carry_the_daily_limit_only_where_zoom_has_one():
     assert (limits["Heavy"].capacity, limits["Heavy"].daily) == (9, 30_000)
     with pytest.raises(ValueError):
         limits_for_plan(PLANS["pro"], reserve_fraction=1.0)
+
+
+def test_widening_grows_per_burst_of_429s_up_to_its_cap_and_fades_linearly():
+    limits = WindowLimits(per_second=10, boost_step_s=0.1, boost_max_s=0.25, boost_decay_s=10)
+    state = WindowState()
+    for second in range(4):  # four bursts, a second apart
+        state = penalize(state, START + timedelta(seconds=second + 1), "QPS", limits)
+    assert state.boost_us == 250_000 and state.boost_at == micros(START + timedelta(seconds=4))
+    from spam_blocker.domain.rate_window import boost_at_time
+
+    assert boost_at_time(state, micros(START + timedelta(seconds=9)), limits) == 125_000
+    assert boost_at_time(state, micros(START + timedelta(seconds=14)), limits) == 0
+    assert penalize(WindowState(), START, "QPS", WindowLimits(per_second=10)).boost_us == 0  # off by default
+
+
+def test_a_caller_with_an_older_clock_is_judged_at_the_newest_grant():
+    """A later writer pruned grants the older caller's window still needs (0.5 s and 0.9 s, capacity 2):
+    judged at its own 1.0 s it would add a third grant to (0.0, 1.0]; judged at 2.0 s it adds none there."""
+    limits = WindowLimits(per_second=2)
+    state = WindowState()
+    for at in (0.5, 0.9, 2.0):
+        _, state = decide(state, START + timedelta(seconds=at), limits)
+    assert state.grants == (micros(START + timedelta(seconds=2.0)),)  # 0.5 and 0.9 pruned at 2.0
+    grant, later = decide(state, START + timedelta(seconds=1.0), limits)
+    assert grant.granted and later.grants == (micros(START + timedelta(seconds=2.0)),) * 2
+    refused, _ = decide(later, START + timedelta(seconds=1.0), limits)
+    assert not refused.granted and refused.retry_at == START + timedelta(seconds=3.0)
