@@ -274,6 +274,8 @@ def test_the_shared_limiter_keeps_zoom_from_answering_429(world):
     assert len(world.emulator.entries()) == 20 and 429 not in world.statuses("POST /phone/blocked_list")
     world.drain(step_s=1.1)
     assert len(world.emulator.entries()) == 30 and 429 not in world.statuses("POST /phone/blocked_list")
+    for number in numbers:
+        one_entry_for(world, number)
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date", "iso", "none"])
@@ -292,8 +294,12 @@ def test_a_qps_429_penalizes_every_instance_and_defers_the_batch(world, form):
     assert all(1 <= s <= 5 for s in world.queue.visibility) and len(world.queue.visibility) == 5
     assert world.instance().limiter.acquire("Light", START + timedelta(milliseconds=900)).granted is False
     assert metrics.metric_set["ZoomThrottled"]["Value"] == [1.0]
+    first = world.blocks()["phoneNumber#+19075550000#inbound"]
+    assert (first.state, first.owner, first.post_started_at, first.zoom_id) == (BlockState.PENDING, None, None, None)
     world.drain()
     assert len(world.emulator.entries()) == 5 and world.posts() == 6
+    for n in range(5):
+        one_entry_for(world, f"+1907555{n:04d}")
 
 
 @pytest.mark.parametrize("form", ["iso", "http-date", "seconds", "none"])
@@ -316,6 +322,8 @@ def test_a_daily_429_pushes_work_past_the_reset_not_into_the_dlq(world, form):
     world.clock.set(midnight)
     world.drain()
     assert len(world.emulator.entries()) == 2 and world.posts() == 3
+    one_entry_for(world, "+19075550001")
+    one_entry_for(world, "+19075550002")
 
 
 def test_unblock_removes_our_entry_and_never_touches_a_persons(world):
