@@ -284,13 +284,15 @@ class ExecuteBlock:
             logger.info("adopted a Zoom entry", extra={"block_id": claimed.key.as_id(), "zoom_id": keep.id,
                                                        "duplicates": len(extras)})
             return _Settled(active, self._delete_duplicates([e.id for e in extras], permits))
-        if lookup.theirs:
+        if lookup.theirs:  # a person blocked it in the portal: it counts as blocked, and is never ours
             entry = lookup.theirs[0]
             reason = f"Zoom already blocks this with an entry we did not make (id {entry.id}); not adding a second"
             failed = self._store.transition(claimed, replace(
                 claimed, state=BlockState.FAILED, owner=None, post_started_at=None, failure_reason=reason,
                 updated_at=now))
-            return _Settled(failed, theirs=entry.id)
+            external = self._store.transition(failed, replace(  # pending -> external is not a move: via failed
+                failed, state=BlockState.EXTERNAL, zoom_id=entry.id, failure_reason=None, updated_at=now))
+            return _Settled(external, theirs=entry.id)
         return _Settled(claimed)
 
     def _activate(self, claimed: BlockRecord, zoom_id: str) -> BlockRecord:

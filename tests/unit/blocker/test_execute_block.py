@@ -273,7 +273,8 @@ def test_an_entry_a_person_made_is_not_duplicated_nor_adopted(world):
     outcome = world.run(request())
     assert outcome.result is Result.ALREADY_BLOCKED and outcome.zoom_id == theirs
     assert [e["id"] for e in world.zoom.entries()] == [theirs]
-    assert world.store[KEY].state is BlockState.FAILED and theirs in world.store[KEY].failure_reason
+    assert (world.store[KEY].state, world.store[KEY].zoom_id) == (BlockState.EXTERNAL, theirs)
+    assert world.run(request()).result is Result.ALREADY_BLOCKED and world.zoom.count("create") == 0
 
 
 def test_numbers_echoed_without_plus_are_still_found(clock):
