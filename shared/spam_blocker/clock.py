@@ -51,7 +51,10 @@ def parse_iso(value: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
         raise ValueError(f"time without a zone: {value!r}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is past the last datetime once in UTC
+        raise ValueError(f"time out of range: {value!r}") from None
 
 
 def iso(when: datetime) -> str:

@@ -57,10 +57,12 @@ class BlockRequest(BaseModel):
 
     @model_validator(mode="after")
     def _form(self) -> BlockRequest:
+        # ASCII digits only: str.isdigit() also accepts other scripts' digits and superscripts, which Zoom refuses.
         if self.match_type == "phoneNumber":
-            if not (self.phone_number.startswith("+") and self.phone_number[1:].isdigit()):
+            if not (self.phone_number.startswith("+") and self.phone_number[1:].isascii()
+                    and self.phone_number[1:].isdigit()):
                 raise ValueError("a phoneNumber block needs E.164 with '+', e.g. +19075550123")
-        elif not self.phone_number.isdigit():
+        elif not (self.phone_number.isascii() and self.phone_number.isdigit()):
             raise ValueError("a prefix block needs digits with the country code and no '+', e.g. 1907555")
         return self
 

@@ -145,6 +145,8 @@ def parse_ingest_event(body: str | bytes | dict) -> CallLogEvent | SpamReportEve
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             raise InvalidEvent(f"bad JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidEvent("bad JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidEvent("event must be a JSON object")
     kind = data.get("type")

@@ -157,7 +157,7 @@ class ZoomOAuth(httpx.Auth):
 def _json_object(response: httpx.Response) -> dict:
     try:
         body = response.json()
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors; deep nesting
         return {}
     return body if isinstance(body, dict) else {}
 

@@ -91,7 +91,7 @@ def error_body(response: httpx.Response) -> tuple[int | None, str | None]:
     text as the message. Never raises."""
     try:
         body = response.json()
-    except ValueError:  # not JSON, or not decodable
+    except (ValueError, RecursionError):  # not JSON, not decodable, or nested too deeply to decode
         return None, _clip(_safe_text(response))
     if not isinstance(body, dict):
         return None, _clip(_safe_text(response))
@@ -107,7 +107,7 @@ def parse_model(response: httpx.Response, model: type[M], *, route: str) -> M:
     """A 2xx JSON body -> `model`; anything malformed -> ZoomBadResponse (never a raw pydantic/JSON error)."""
     try:
         return model.model_validate(response.json())
-    except (ValueError, ValidationError, TypeError) as exc:
+    except (ValueError, ValidationError, TypeError, RecursionError) as exc:
         reason = "not JSON" if not isinstance(exc, ValidationError) else f"{exc.error_count()} invalid field(s)"
         raise ZoomBadResponse(f"malformed {response.status_code} body on {route}: {reason}",
                               status=response.status_code, route=route) from None
