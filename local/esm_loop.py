@@ -94,7 +94,7 @@ def sqs_record(message: dict[str, Any], queue_arn: str, region: str) -> dict[str
 class EventSourceMapping:
     def __init__(self, *, sqs: Any, queue_url: str, handler: Handler, function_name: str,
                  batch_size: int = 10, pollers: int = 1, function_timeout_s: float = 30.0,
-                 region: str = "us-east-1", idle_sleep_s: float = 0.02,
+                 region: str = "us-east-1", idle_sleep_s: float = 0.01, max_idle_sleep_s: float = 0.2,
                  on_batch: Callable[[int, int], None] | None = None) -> None:
         self._sqs = sqs
         self.queue_url = queue_url
@@ -105,17 +105,25 @@ class EventSourceMapping:
         self._timeout_s = function_timeout_s
         self._region = region
         self._idle_sleep_s = idle_sleep_s
+        self._max_idle_sleep_s = max(idle_sleep_s, max_idle_sleep_s)
         self._on_batch = on_batch
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.stats = MappingStats()
 
     def poll_once(self) -> int:
         """One receive + invoke + delete cycle. Returns how many records were handled."""
-        response = self._sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, WaitTimeSeconds=0,
-            AttributeNames=["All"], MessageAttributeNames=["All"],
-        )
-        messages = response.get("Messages", [])
+        messages: list[dict[str, Any]] = []
+        # Like Lambda's poller, gather up to batch_size (which may exceed SQS's 10 per receive) from
+        # several receives, and invoke with what is there once the queue has no more to give.
+        while len(messages) < self.batch_size:
+            want = min(10, self.batch_size - len(messages))
+            got = self._sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=want, WaitTimeSeconds=0,
+                AttributeNames=["All"], MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            messages.extend(got)
+            if len(got) < want:
+                break
         if not messages:
             return 0
         event = {"Records": [sqs_record(m, self.queue_arn, self._region) for m in messages]}
@@ -169,8 +177,10 @@ class EventSourceMapping:
         started = time.monotonic()
 
         def poller() -> None:
+            idle = self._idle_sleep_s
             while not stop.is_set():
                 if self.poll_once():
+                    idle = self._idle_sleep_s
                     continue
                 if upstream_done() and self.is_drained():
                     stop.set()
@@ -178,7 +188,9 @@ class EventSourceMapping:
                 if deadline_s is not None and time.monotonic() - started > deadline_s:
                     stop.set()
                     return
-                time.sleep(self._idle_sleep_s)
+                # An empty receive is not free: back off while idle, as Lambda's pollers do.
+                time.sleep(idle)
+                idle = min(self._max_idle_sleep_s, max(idle * 2, 0.005))
 
         threads = [threading.Thread(target=poller, name=f"{self.function_name}-poller-{i}", daemon=True)
                    for i in range(self.pollers)]
