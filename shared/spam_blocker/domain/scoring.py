@@ -82,7 +82,8 @@ class Policy:
     not_spam_legit: float = 3.0
 
     # A single number: score = reports + pattern - legitimacy >= number_block_score, and its reports alone
-    # weigh at least number_min_report_weight (one fresh report). Two employees, or one plus the pattern.
+    # weigh at least number_min_report_weight (one fresh report): two people, or one plus the pattern unless
+    # legitimacy (conversations, callbacks, not_spam) brings it below the line.
     number_block_score: float = 1.5
     number_min_report_weight: float = 0.5
 
@@ -110,10 +111,10 @@ class Policy:
     # protected numbers, two levels down at most (an exchange as 1000- and 100-blocks), at most this many
     # entries at once; beyond that only the clean prefixes holding members (the candidate's first).
     max_range_tiles: int = 60
-    tile_min_weight: float = 0.0
 
     # How long blocks last, counted from the decision's event time (the expirer renews them while evidence
-    # stays fresh). Ranges hold numbers of bystanders, so they are shorter.
+    # stays fresh). Ranges hold bystanders' numbers, so they are short: a campaign still running trips the
+    # range again with its first call after expiry, because its members stay fresh for range_window_days.
     number_block_days: float = 30.0
     prefix_block_days: float = 3.0
 
@@ -289,8 +290,6 @@ def _find_range(candidate: str, cand: NumberSignals, view: Mapping[str, NumberSi
         protected = protected_within(campaign.prefix, lists, view, now_s, policy)
         smallest = max(1, campaign.free_digits - 2)
         tiles = _clean_tiles(campaign.prefix, protected, len(digits) - smallest)
-        if policy.tile_min_weight > 0:
-            tiles = [t for t in tiles if sum(w for _, d, _, w in members if d.startswith(t)) >= policy.tile_min_weight]
         if len(tiles) > policy.max_range_tiles:  # keep the tiles with evidence in them
             tiles = [t for t in tiles if any(d.startswith(t) for _, d, *_ in members)][: policy.max_range_tiles]
         if tiles:
@@ -333,6 +332,8 @@ def _describe_number(s: NumberSignals, policy: Policy) -> str:
     legit = []
     if s.long_answered:
         legit.append(_count(s.long_answered, "long answered call"))
+    if s.medium_answered:
+        legit.append(f"{_count(s.medium_answered, 'call')} listened to")
     if s.outbound:
         legit.append(_count(s.outbound, "call") + " from employees")
     if s.not_spam_latest is not None:
