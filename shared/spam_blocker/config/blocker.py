@@ -12,7 +12,11 @@ RATE_LIMIT_RESERVE                  fraction of each per-second allowance left t
 RATE_LIMIT_BOOST_MAX_S              a per-second 429 widens the shared window by 50 ms (fading over 5 min),
                                     up to this much; default 0.25, 0 = never
 PACING_MAX_WAIT_MS                  wait up to this long in the handler for a permit of a full window
-                                    (never on a 429 or the daily limit); default 0 = off
+                                    (never on a 429, a penalty or the daily limit); default 250. SQS
+                                    visibility is whole seconds, so a record refused for a permit that
+                                    frees in 50 ms would otherwise leave for a second or more: 16
+                                    instances then reach ~0.8 of the allowance instead of >= 0.9
+                                    (benchmarks/bench_blocker.py). 0 = never wait.
 RETIRE_COVERED_NUMBERS              remove our number blocks a new prefix block covers; default false
 PENDING_STALE_AFTER_S               a pending claim older than this is abandoned and taken over; must exceed
                                     the function timeout plus LOOKUP_SETTLE_S; default 900
@@ -40,7 +44,7 @@ class BlockerSettings(BaseSettings, ZoomSettings):
     rate_limit_margin_s: float = Field(default=0.05, ge=0.0, le=1.0)
     rate_limit_reserve: float = Field(default=0.0, ge=0.0, lt=1.0)
     rate_limit_boost_max_s: float = Field(default=0.25, ge=0.0, le=2.0)
-    pacing_max_wait_ms: int = Field(default=0, ge=0, le=2000)
+    pacing_max_wait_ms: int = Field(default=250, ge=0, le=2000)
     retire_covered_numbers: bool = False
     pending_stale_after_s: int = Field(default=900, ge=60)
     lookup_settle_s: float = Field(default=1.0, ge=0.0, le=60.0)

@@ -23,7 +23,8 @@ class BlockState(StrEnum):
 
 
 ALLOWED_MOVES: dict[BlockState, frozenset[BlockState]] = {
-    BlockState.PENDING: frozenset({BlockState.ACTIVE, BlockState.FAILED, BlockState.PENDING}),
+    # pending -> external: a doubtful POST's lookup found a person's entry for the same target instead.
+    BlockState.PENDING: frozenset({BlockState.ACTIVE, BlockState.FAILED, BlockState.PENDING, BlockState.EXTERNAL}),
     BlockState.ACTIVE: frozenset({BlockState.EXPIRED, BlockState.REMOVED, BlockState.ACTIVE}),
     # A block may start again after it ended (spam resumed, or a retry after a permanent failure), and a
     # person may have blocked the same target in the portal since (the reconciler records it as external).
