@@ -291,6 +291,7 @@ class Pipeline:
 
         wiring.cache_clear()
         _quiet_logs()
+        _thread_safe_metrics()
         self._load_lists(resources)
         self._adopt(resources, zoom)
         zoom_wiring.add_request_observer(self.counter)
@@ -482,6 +483,30 @@ def _action_of(body: str) -> str:
     except ValueError:
         return "invalid"
     return str(data.get("action", "block")) if isinstance(data, dict) else "invalid"
+
+
+def _thread_safe_metrics() -> None:
+    """A Lambda container runs one invocation at a time; the local runner runs several pollers of one
+    function in one process, which would share Powertools' metric set unguarded. One lock around it."""
+    import functools
+
+    from spam_blocker.observability import metrics
+
+    provider = metrics.provider
+    if getattr(provider, "_local_lock", None) is not None:
+        return
+    lock = threading.RLock()
+    provider._local_lock = lock
+    for name in ("add_metric", "add_dimension", "add_metadata", "flush_metrics", "clear_metrics",
+                 "serialize_metric_set"):
+        method = getattr(provider, name)
+
+        @functools.wraps(method)
+        def locked(*args: Any, __method: Any = method, **kwargs: Any) -> Any:
+            with lock:
+                return __method(*args, **kwargs)
+
+        setattr(provider, name, locked)
 
 
 def _quiet_logs() -> None:
