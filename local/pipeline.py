@@ -205,6 +205,8 @@ class Pipeline:
         self.log = log or sys.stderr
         self.counter = RequestCounter()
         self.summary = RunSummary(dry_run=options.dry_run, zoom_api_url=access.api_url)
+        self._zoom_ids_at_start: set[str] = set()
+        self._created_in_table = 0
 
     # -- set-up -----------------------------------------------------------------------------------------
 
@@ -264,7 +266,7 @@ class Pipeline:
             zoom.close()
         self.summary.zoom_requests = dict(self.counter.by_route)
         self.summary.zoom_429s = self.counter.throttled
-        self.summary.blocks_created = self.counter.created
+        self.summary.blocks_created = 0 if self.options.dry_run else max(self.counter.created, self._created_in_table)
         self.summary.duration_s = time.monotonic() - started
         return self.summary
 
@@ -321,6 +323,7 @@ class Pipeline:
         except ZoomError as exc:
             raise RunFailed(f"Zoom's blocked list could not be read: {exc.message}", 3) from None
         self.summary.blocks_adopted = getattr(report, "adopted", 0)
+        self._zoom_ids_at_start = {item["zoom_id"] for item in self._block_items(resources) if item.get("zoom_id")}
 
     def _stream(self, resources: LocalResources) -> None:
         from functions.blocker import handler as blocker
@@ -414,17 +417,28 @@ class Pipeline:
     def _describe_blocks(self, resources: LocalResources) -> None:
         from spam_blocker.adapters.dynamo_blocks import from_item
 
-        paginator = resources.dynamodb.get_paginator("scan")
-        for page in paginator.paginate(TableName=resources.tables["blocks"]):
-            for item in page.get("Items", []):
-                record = from_item(item)
-                self.summary.blocks.append({
-                    "match_type": record.key.match_type, "phone_number": record.key.phone_number,
-                    "block_type": record.key.block_type, "state": str(record.state), "zoom_id": record.zoom_id,
-                    "reason": record.reason, "failure_reason": record.failure_reason,
-                    "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
-                })
+        for item in self._block_items(resources):
+            record = from_item(item["raw"])
+            self.summary.blocks.append({
+                "match_type": record.key.match_type, "phone_number": record.key.phone_number,
+                "block_type": record.key.block_type, "state": str(record.state), "zoom_id": record.zoom_id,
+                "reason": record.reason, "failure_reason": record.failure_reason,
+                "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
+            })
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
+        # Entries this run made in Zoom: our rows' Zoom ids that were not there at start. This also counts
+        # an entry whose POST answer was lost and that the blocker found and adopted ("commit then fail"),
+        # which a count of 201 answers would miss; a count of 201s catches a target blocked twice in one run.
+        ours = {b["zoom_id"] for b in self.summary.blocks if b["zoom_id"] and b["state"] != "external"}
+        self._created_in_table = len(ours - self._zoom_ids_at_start)
+
+    @staticmethod
+    def _block_items(resources: LocalResources) -> list[dict[str, Any]]:
+        items = []
+        for page in resources.dynamodb.get_paginator("scan").paginate(TableName=resources.tables["blocks"]):
+            for item in page.get("Items", []):
+                items.append({"raw": item, "zoom_id": item.get("zoom_id", {}).get("S")})
+        return items
 
 
     NOT_BLOCKED_SHOWN = 25
