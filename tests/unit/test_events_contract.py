@@ -3,8 +3,13 @@
 import json
 
 import pytest
-
-from spam_blocker.domain.events import CallLogEvent, InvalidEvent, NotSpamEvent, SpamReportEvent, parse_ingest_event
+from spam_blocker.domain.events import (
+    CallLogEvent,
+    InvalidEvent,
+    NotSpamEvent,
+    SpamReportEvent,
+    parse_ingest_event,
+)
 
 CALL_LOG = {"type": "call_log", "call_log": {"id": "a1", "caller_number": "+19075550123", "caller_number_type": 2,
             "callee_number": "+14155550100", "callee_number_type": 1, "direction": "inbound", "duration": 3,

@@ -1,5 +1,4 @@
 import pytest
-
 from spam_blocker.domain.phone import (
     InvalidNumber,
     is_emergency_or_short,
