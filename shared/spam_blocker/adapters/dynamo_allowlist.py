@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spam_blocker.adapters.dynamo_evidence import translate_error
+from spam_blocker.adapters.dynamo_errors import translate_error
 from spam_blocker.clock import iso
 from spam_blocker.domain.allowlist import LIST_KINDS, ListEntry, ListKind, ProtectedLists, parse_entry
 from spam_blocker.ports import ListSource, StoreUnavailable

@@ -21,52 +21,35 @@
 `post_started_at` set means "a POST for this block may have reached Zoom": it is cleared only when the
 outcome is known (the entry's id is recorded, or Zoom provably has no such entry).
 
-Every ClientError is translated in `_translate`: a failed condition -> StoreConflict, throttling and
-5xx -> StoreUnavailable; anything else propagates (a bug or a broken deploy, not a retry case).
+DynamoDB errors become the store's errors in `adapters/dynamo_errors.py` (conflict, unavailable, or
+propagated unchanged), as for every DynamoDB adapter.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from spam_blocker.adapters.dynamo_errors import translated
 from spam_blocker.adapters.tables import BLOCKS_EXPIRY_INDEX, TTL_ATTRIBUTE
 from spam_blocker.clock import iso, parse_iso
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.block_state import BlockRecord, BlockState, can_move
-from spam_blocker.ports import StoreConflict, StoreUnavailable
+from spam_blocker.ports import StoreUnavailable
 
 DUE_BUCKET = "due"
 ENDED_RETENTION = timedelta(days=365)
 BATCH_GET_MAX = 100
 BATCH_GET_ROUNDS = 8
 
-_THROTTLING = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "ThrottledRequests", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException",
-})
 _ENDED = frozenset({BlockState.EXPIRED, BlockState.REMOVED, BlockState.FAILED})
 _TIMES = ("decided_at", "updated_at", "post_started_at", "cooldown_until")
 
 
-@contextmanager
-def _translate(operation: str, key: str) -> Iterator[None]:
-    """The one place ClientError codes become domain errors."""
-    try:
-        yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code == "ConditionalCheckFailedException":
-            raise StoreConflict(f"{operation} {key}: the item moved meanwhile") from None
-        if code in _THROTTLING or status >= 500:
-            raise StoreUnavailable(f"{operation} {key}: {code or status}") from exc
-        raise
+def _translate(operation: str, key: str):
+    return translated(f"{operation} {key}")
 
 
 class DynamoBlockStore:

@@ -10,51 +10,30 @@
                    ids      SS
     ttl       N  epoch seconds: RETENTION after the last write (beyond it, Zoom no longer has the range)
 
-ClientError codes are translated in `_translate`: a failed condition -> StoreConflict, throttling and 5xx
--> StoreUnavailable; anything else propagates.
+DynamoDB errors become the store's errors in `adapters/dynamo_errors.py`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from spam_blocker.adapters.dynamo_errors import translated
 from spam_blocker.adapters.tables import TTL_ATTRIBUTE
 from spam_blocker.clock import iso, parse_iso
 from spam_blocker.domain.backfill_plan import BackfillCheckpoint, Window
-from spam_blocker.ports import StoreConflict, StoreUnavailable
 
 KEY_PREFIX = "backfill#"
 CHECKPOINT_SK = "checkpoint"
 RETENTION = timedelta(days=200)
 _TIMES = ("token_at", "reported_at", "resume_at", "lease_until", "created_at", "updated_at")
-_THROTTLING = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable",
-})
 
 
-@contextmanager
-def _translate(operation: str, key: str) -> Iterator[None]:
-    """The one place DynamoDB errors become the store's errors."""
-    try:
-        yield
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code == "ConditionalCheckFailedException":
-            raise StoreConflict(f"{operation} {key}: the checkpoint moved meanwhile") from None
-        if code in _THROTTLING or status >= 500:
-            raise StoreUnavailable(f"{operation} {key}: {code or status}") from exc
-        raise
-    except BotoCoreError as exc:
-        raise StoreUnavailable(f"{operation} {key}: DynamoDB unreachable: {exc}") from exc
+def _translate(operation: str, key: str):
+    return translated(f"{operation} {key}")
 
 
 def _pk(key: str) -> str:

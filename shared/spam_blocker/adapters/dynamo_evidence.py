@@ -25,33 +25,19 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from spam_blocker.adapters import dynamo_errors
 from spam_blocker.adapters.tables import TTL_ATTRIBUTE
 from spam_blocker.clock import iso
 from spam_blocker.domain.evidence import DAY_S, CallRecord, NumberEvidence, Retention, exchange_of, from_epoch
-from spam_blocker.ports import StoreConflict, StoreUnavailable
+from spam_blocker.ports import StoreUnavailable
 
 EXCHANGE_PREFIX = "x#"
 BATCH_GET_MAX = 100
 UNPROCESSED_ROUNDS = 4
-_TRANSIENT = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable", "TransactionConflictException",
-})
 
 
 def translate_error(exc: ClientError | BotoCoreError) -> Exception:
-    """The one place DynamoDB/botocore errors become the store's errors: a failed condition ->
-    StoreConflict; throttling, 5xx and connection failures -> StoreUnavailable; anything else is returned
-    unchanged (a bug or a broken deploy, not a retry case)."""
-    if isinstance(exc, ClientError):
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code == "ConditionalCheckFailedException":
-            return StoreConflict("evidence record changed since it was read")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        if code in _TRANSIENT or status >= 500:
-            return StoreUnavailable(f"DynamoDB {code or status}")
-        return exc
-    return StoreUnavailable(f"DynamoDB unreachable: {exc}")
+    return dynamo_errors.translate_error(exc, "evidence")
 
 
 def partition_key(exchange: str) -> str:

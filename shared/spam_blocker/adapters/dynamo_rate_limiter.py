@@ -17,21 +17,20 @@ grant computed from it is tried directly as a conditional write. A lost race ret
 someone else's successful write, so in a frozen window an instance loses at most `capacity` races:
 `max_rounds` exceeds that, and the thread test can demand exactly the allowance.
 
-ClientError codes are translated in `_translate`: a failed condition -> StoreConflict (handled here),
-throttling and 5xx -> StoreUnavailable (the caller retries later).
+DynamoDB errors become the store's errors in `adapters/dynamo_errors.py`: a failed condition is a
+conflict (handled here, with the item DynamoDB returned), throttling and 5xx unavailable (the caller
+retries later).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from spam_blocker.adapters.dynamo_errors import translated
 from spam_blocker.adapters.tables import TTL_ATTRIBUTE
 from spam_blocker.clock import Clock
 from spam_blocker.domain.rate_window import (
@@ -48,10 +47,6 @@ from spam_blocker.ports import StoreConflict, StoreUnavailable
 IDLE_TTL = timedelta(days=3)
 CONTENTION_RETRY = timedelta(milliseconds=20)
 
-_THROTTLING = frozenset({
-    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-    "InternalServerError", "ServiceUnavailable",
-})
 
 
 class _Conflict(StoreConflict):
@@ -60,20 +55,8 @@ class _Conflict(StoreConflict):
         self.item = item
 
 
-@contextmanager
-def _translate(key: str) -> Iterator[None]:
-    """The one place ClientError codes become domain errors."""
-    try:
-        yield
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code == "ConditionalCheckFailedException":
-            raise _Conflict(exc.response.get("Item")) from None
-        if code in _THROTTLING or status >= 500:
-            raise StoreUnavailable(f"rate limit {key}: {code or status}") from exc
-        raise
+def _translate(key: str):
+    return translated(f"rate limit {key}", on_conflict=lambda exc: _Conflict(exc.response.get("Item")))
 
 
 class DynamoRateLimiter:
