@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import string
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import httpx
@@ -23,11 +24,18 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from spam_blocker.clock import ManualClock
 from spam_blocker.domain import phone
-from spam_blocker.domain.allowlist import ListFileError, parse_list
+from spam_blocker.domain.allowlist import ListFileError, ProtectedLists, parse_list
 from spam_blocker.domain.backfill_plan import BackfillInputError, BackfillRequest, parse_request, plan_windows
 from spam_blocker.domain.block_request import BlockRequest
 from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
-from spam_blocker.domain.evidence import Contribution, Ignored, contribution_from
+from spam_blocker.domain.evidence import (
+    Contribution,
+    Ignored,
+    NumberEvidence,
+    contribution_from,
+    from_epoch,
+    merge,
+)
 from spam_blocker.domain.invocation import (
     InvalidInvocation,
     as_payload,
@@ -35,6 +43,7 @@ from spam_blocker.domain.invocation import (
     payload_now,
     payload_text,
 )
+from spam_blocker.domain.scoring import decide
 from spam_blocker.zoom.auth import clear_token_cache
 from spam_blocker.zoom.client import ZoomClient
 from spam_blocker.zoom.errors import ZoomError
@@ -115,6 +124,10 @@ bodies = st.one_of(
               '"reported_at": "9999-12-31T23:59:59-01:00"}', region="US")
 @example(body='{"type": "call_log", "call_log": {"caller_number": "+19075550123", '
               '"date_time": "0001-01-01T00:00:00+01:00"}}', region="US")
+@example(body='{"type": "spam_report", "phone_number": "+19075550123", "reporter": "a", '
+              '"reported_at": "9999-12-20T00:00:00Z"}', region="US")
+@example(body='{"type": "spam_report", "phone_number": "+19075550123", "reporter": "a", '
+              '"reported_at": "8999-12-31T23:59:59Z"}', region="US")
 def test_an_event_parses_and_classifies_or_is_an_invalid_event(body, region):
     try:
         event = parse_ingest_event(body)
@@ -130,6 +143,11 @@ def test_an_event_parses_and_classifies_or_is_an_invalid_event(body, region):
     assert isinstance(result, Contribution | Ignored)
     if isinstance(result, Contribution):
         assert result.number.startswith("+") and result.number[1:].isascii() and result.number[1:].isdigit()
+        # ... and the scorer can always decide on it: twice the evidence (two reporters, two calls), so that
+        # a block's expiry is computed from the event's time too.
+        evidence = merge(NumberEvidence(result.number), [result, replace(result, key=f"{result.key}#2")])
+        decision = decide(result.number, {result.number: evidence}, ProtectedLists(), from_epoch(result.at))
+        assert decision.action
 
 
 @FUZZ

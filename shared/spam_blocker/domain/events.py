@@ -7,7 +7,7 @@ InvalidEvent with a reason an operator can read. Extra fields are allowed and ig
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
@@ -27,14 +27,23 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+# Decisions add block and cool-down periods to the event time: a time near datetime's end (year 9999) would
+# overflow there and fail the whole batch. Nothing real happens this late; such an event is invalid.
+LATEST_EVENT_TIME = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _aware(value: Any) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("time without a zone")
-        return value
-    if not isinstance(value, str):
+        parsed = value
+    elif not isinstance(value, str):
         raise ValueError("time must be an ISO-8601 string")
-    return parse_iso(value)
+    else:
+        parsed = parse_iso(value)
+    if parsed >= LATEST_EVENT_TIME:
+        raise ValueError(f"time out of range (not before {LATEST_EVENT_TIME.year})")
+    return parsed
 
 
 class CallLog(_Lenient):
