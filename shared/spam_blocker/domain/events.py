@@ -99,32 +99,27 @@ class CallLogEvent(_Lenient):
         return self.call_log.date_time
 
 
-class SpamReportEvent(_Lenient):
+class _PersonSays(_Lenient):
+    """What a person says about a number: the common shape of spam_report and not_spam."""
+
+    phone_number: str
+    reporter: str = Field(min_length=1)
+    reported_at: datetime
+    reason: str | None = None
+
+    _t = field_validator("reported_at", mode="before")(lambda cls, v: _aware(v))
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.reported_at
+
+
+class SpamReportEvent(_PersonSays):
     type: Literal["spam_report"]
-    phone_number: str
-    reporter: str = Field(min_length=1)
-    reported_at: datetime
-    reason: str | None = None
-
-    _t = field_validator("reported_at", mode="before")(lambda cls, v: _aware(v))
-
-    @property
-    def occurred_at(self) -> datetime:
-        return self.reported_at
 
 
-class NotSpamEvent(_Lenient):
+class NotSpamEvent(_PersonSays):
     type: Literal["not_spam"]
-    phone_number: str
-    reporter: str = Field(min_length=1)
-    reported_at: datetime
-    reason: str | None = None
-
-    _t = field_validator("reported_at", mode="before")(lambda cls, v: _aware(v))
-
-    @property
-    def occurred_at(self) -> datetime:
-        return self.reported_at
 
 
 IngestEvent = Annotated[CallLogEvent | SpamReportEvent | NotSpamEvent, Field(discriminator="type")]
