@@ -50,18 +50,6 @@ def read_numbers(path: str) -> list[str]:
     return numbers
 
 
-def _handler():
-    from functions.backfill.handler import lambda_handler
-
-    return lambda_handler
-
-
-def _wiring():
-    from spam_blocker.wiring import backfill
-
-    return backfill
-
-
 def progress_printer(out: Any = None):
     def show(progress: dict[str, Any]) -> None:
         stream = out or sys.stderr
@@ -97,7 +85,7 @@ def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
                 event[name] = getattr(args, name)
     extra = {} if args.function_name else {"on_progress": progress_printer()}
     try:
-        result = invoke(args, function="backfill", event=event, handler=_handler, wiring=_wiring,
+        result = invoke(args, function="backfill", event=event,
                         lambda_client=lambda_client, **extra)
     except CommandFailed as error:
         return fail(error, "backfill")

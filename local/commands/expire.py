@@ -23,24 +23,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _handler():
-    from functions.expirer.handler import lambda_handler
-
-    return lambda_handler
-
-
-def _wiring():
-    from spam_blocker.wiring import expirer
-
-    return expirer
-
-
 def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
     event: dict[str, Any] = {"dry_run": args.dry_run}
     if args.now:
         event["now"] = args.now
     try:
-        summary = invoke(args, function="expirer", event=event, handler=_handler, wiring=_wiring,
+        summary = invoke(args, function="expirer", event=event,
                          lambda_client=lambda_client)
     except CommandFailed as error:
         return fail(error, "expire")

@@ -21,24 +21,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _handler():
-    from functions.expirer.handler import lambda_handler
-
-    return lambda_handler
-
-
-def _wiring():
-    from spam_blocker.wiring import expirer
-
-    return expirer
-
-
 def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
     event: dict[str, Any] = {"action": "explain", "phone_number": args.number}
     if args.now:
         event["now"] = args.now
     try:
-        facts = invoke(args, function="expirer", event=event, handler=_handler, wiring=_wiring,
+        facts = invoke(args, function="expirer", event=event,
                        lambda_client=lambda_client)
     except CommandFailed as error:
         return fail(error, "explain")

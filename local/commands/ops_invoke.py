@@ -54,27 +54,29 @@ def exit_code_for(error_type: str) -> int:
     return EXIT_FAILED
 
 
-def invoke(args: argparse.Namespace, *, function: str, event: dict[str, Any], handler: Callable[[], Handler],
-           wiring: Callable[[], Any], uses_zoom: bool = True, lambda_client: Any = None,
-           **handler_kwargs: Any) -> dict[str, Any]:
-    """The function's answer; raises CommandFailed with the exit code and a message."""
+def invoke(args: argparse.Namespace, *, function: str, event: dict[str, Any], uses_zoom: bool = True,
+           lambda_client: Any = None, **handler_kwargs: Any) -> dict[str, Any]:
+    """The answer of `function` (expirer, reconciler, backfill: `functions/<function>/handler.py` with
+    `spam_blocker/wiring/<function>.py`); raises CommandFailed with the exit code and a message."""
     if getattr(args, "function_name", None):
         return _invoke_deployed(args.function_name, event, lambda_client)
-    return _invoke_here(function, event, handler, wiring, uses_zoom, args.verbose, handler_kwargs)
+    return _invoke_here(function, event, uses_zoom, args.verbose, handler_kwargs)
 
 
-def _invoke_here(function: str, event: dict[str, Any], handler: Callable[[], Handler], wiring: Callable[[], Any],
-                 uses_zoom: bool, verbose: bool, handler_kwargs: dict[str, Any]) -> dict[str, Any]:
+def _invoke_here(function: str, event: dict[str, Any], uses_zoom: bool, verbose: bool,
+                 handler_kwargs: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
     from local.esm_loop import LambdaContext
 
     with _function_output(verbose):
         try:
-            module = wiring()
-            settings = module.get_settings()
+            handler: Handler = importlib.import_module(f"functions.{function}.handler").lambda_handler
+            settings = importlib.import_module(f"spam_blocker.wiring.{function}").get_settings()
             if uses_zoom:
                 _check_zoom(settings)
             context = LambdaContext(function_name=f"spam-blocker-{function}", timeout_s=LOCAL_TIMEOUT_S)
-            return handler()(event, context, **handler_kwargs)
+            return handler(event, context, **handler_kwargs)
         except CommandFailed:
             raise
         except Exception as exc:  # mapped to an exit code by type; the message is the error's own

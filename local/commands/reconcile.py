@@ -21,22 +21,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _handler():
-    from functions.reconciler.handler import lambda_handler
-
-    return lambda_handler
-
-
-def _wiring():
-    from spam_blocker.wiring import reconciler
-
-    return reconciler
-
-
 def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
     try:
-        report = invoke(args, function="reconciler", event={"dry_run": args.dry_run}, handler=_handler,
-                        wiring=_wiring, lambda_client=lambda_client)
+        report = invoke(args, function="reconciler", event={"dry_run": args.dry_run}, lambda_client=lambda_client)
     except CommandFailed as error:
         return fail(error, "reconcile")
     print_json(report)

@@ -26,22 +26,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _handler():
-    from functions.expirer.handler import lambda_handler
-
-    return lambda_handler
-
-
-def _wiring():
-    from spam_blocker.wiring import expirer
-
-    return expirer
-
-
 def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
     event = {"action": "unblock", "phone_number": args.number, "dry_run": args.dry_run, "reporter": args.reporter}
     try:
-        report = invoke(args, function="expirer", event=event, handler=_handler, wiring=_wiring,
+        report = invoke(args, function="expirer", event=event,
                         lambda_client=lambda_client)
     except CommandFailed as error:
         return fail(error, "unblock")
