@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         for entry in entries[:SHOW_ENTRIES]:
             print(f"  {entry['match_type']:<11} {entry['phone_number']:<14} {entry['comment'][:80]}")
         if len(entries) > SHOW_ENTRIES:
-            print(f"  … and {len(entries) - SHOW_ENTRIES} more (GET {base}/_emulator/entries while it runs)")
+            print(f"  … and {len(entries) - SHOW_ENTRIES} more")
         print()
         print(f"Try: .venv/bin/spam-blocker run --events {events} --own-numbers {own} --summary-json summary.json")
     finally:
