@@ -228,16 +228,97 @@ def evaluate_many(seeds: Iterable[int], policy: Policy = DEFAULT_POLICY, **gener
     }
 
 
-def _main() -> None:  # pragma: no cover - a tuning aid: python -m local.traffic.evaluate [seeds]
-    import sys
+# Named traffic shapes for the measurement table (docs/scoring.md, "How well it works").
+SHAPES: dict[str, Any] = {
+    "default": {},
+    "small_office": {"employees": (8, 15)},
+    "large": {"employees": (80, 150)},
+    "few_reports": {"report_rate": (0.03, 0.1)},
+    "fast_rotation": {"calls_per_number": (1.0, 2.5)},
+    "own_exchange_customers": {"customers_in_own_exchange": 0.03},
+    "mistaken_reports": {"mistaken_report_rate": 0.04},
+}
 
-    seeds = range(int(sys.argv[1]) if len(sys.argv) > 1 else 10)
-    pooled = evaluate_many(seeds, history_days=int(sys.argv[2]) if len(sys.argv) > 2 else 0)
-    for run in pooled["runs"]:
-        print(run.summary())
-        for detail in run.legit_blocked_calls[:5]:
-            print("   legit blocked:", detail)
-    print({k: v for k, v in pooled.items() if k != "runs"})
+
+def shape_named(name: str):
+    """The TrafficShape called `name` in SHAPES."""
+    from dataclasses import replace
+
+    from local.traffic.generator import TrafficShape
+
+    if name not in SHAPES:
+        raise ValueError(f"unknown shape {name!r}; known: {', '.join(SHAPES)}")
+    return replace(TrafficShape(), **SHAPES[name])
+
+
+def _measure_one(job: tuple[str, int, int, Policy]) -> tuple[str, int, int, int, int, int, list[dict[str, Any]]]:
+    from local.traffic.generator import generate
+
+    name, seed, history, policy = job
+    run = evaluate(generate(seed, shape=shape_named(name), history_days=history), policy)
+    detail = [{**d, "seed": seed, "at": d["at"].isoformat()} for d in run.legit_blocked_calls]
+    return (name, history, run.future_spam_calls, run.future_spam_blocked, run.legit_calls, run.legit_blocked, detail)
+
+
+def measure(shapes: Iterable[str], seeds: Iterable[int], histories: Iterable[int] = (0, 14),
+            policy: Policy = DEFAULT_POLICY, workers: int = 1) -> dict[tuple[str, int], dict[str, Any]]:
+    """Pooled catch and legitimate-blocked rates per (shape, history days) over `seeds`."""
+    jobs = [(name, seed, history, policy) for name in shapes for history in histories for seed in seeds]
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            outcomes = list(pool.map(_measure_one, jobs, chunksize=8))
+    else:
+        outcomes = [_measure_one(job) for job in jobs]
+    table: dict[tuple[str, int], dict[str, Any]] = {}
+    for name, history, future, blocked, legit, legit_blocked, detail in outcomes:
+        row = table.setdefault((name, history), {"future_spam_calls": 0, "future_spam_blocked": 0,
+                                                 "legit_calls": 0, "legit_blocked": 0, "seeds": 0,
+                                                 "seeds_with_legit_blocked": 0, "legit_blocked_calls": []})
+        row["future_spam_calls"] += future
+        row["future_spam_blocked"] += blocked
+        row["legit_calls"] += legit
+        row["legit_blocked"] += legit_blocked
+        row["seeds"] += 1
+        row["seeds_with_legit_blocked"] += legit_blocked > 0
+        row["legit_blocked_calls"] += detail
+    for row in table.values():
+        row["catch_rate"] = row["future_spam_blocked"] / row["future_spam_calls"] if row["future_spam_calls"] else 1.0
+        row["false_positive_rate"] = row["legit_blocked"] / row["legit_calls"] if row["legit_calls"] else 0.0
+    return table
+
+
+def _main() -> None:  # pragma: no cover - the measurement entry point
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m local.traffic.evaluate",
+        description="Replay generated traffic through the scorer and print catch / legitimate-blocked rates.")
+    parser.add_argument("--seeds", type=int, default=60, help="how many seeds per shape (default 60)")
+    parser.add_argument("--first-seed", type=int, default=1000,
+                        help="first seed (default 1000: seeds the tests do not use)")
+    parser.add_argument("--shape", action="append", choices=sorted(SHAPES),
+                        help="a traffic shape (repeatable; default: every shape)")
+    parser.add_argument("--history-days", type=int, action="append",
+                        help="days of history replayed before measuring (repeatable; default 0 and 14)")
+    parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
+    parser.add_argument("--why", action="store_true", help="list every legitimate call blocked")
+    args = parser.parse_args()
+    shapes = args.shape or list(SHAPES)
+    histories = args.history_days or [0, 14]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    table = measure(shapes, seeds, histories, workers=args.workers)
+    print(f"seeds {seeds.start}-{seeds.stop - 1} ({len(seeds)} per row)")
+    print(f"{'shape':<24} {'history':>7} {'catch':>7} {'legit blocked':>14} {'calls':>12} {'seeds hit':>9}")
+    for (name, history), row in table.items():
+        print(f"{name:<24} {history:>5} d {row['catch_rate']:>7.1%} {row['false_positive_rate']:>14.3%} "
+              f"{row['legit_blocked']:>5}/{row['legit_calls']:<6} {row['seeds_with_legit_blocked']:>9}")
+    if args.why:
+        for (name, history), row in table.items():
+            for d in row["legit_blocked_calls"]:
+                print(f"  {name} {history}d seed {d['seed']} {d['source']} {d['number']} {d['at']} "
+                      f"by {d['block']}: {d['why'][:160]}")
 
 
 if __name__ == "__main__":  # pragma: no cover

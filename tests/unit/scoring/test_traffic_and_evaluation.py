@@ -19,7 +19,7 @@ from spam_blocker.domain.evidence import (
 from spam_blocker.domain.scoring import decide
 
 from local.traffic import TrafficShape, generate
-from local.traffic.evaluate import evaluate, evaluate_many
+from local.traffic.evaluate import SHAPES, evaluate, evaluate_many, measure, shape_named
 from local.traffic.ftc import ftc_available, ftc_report_events
 
 # A deployment backfills (or runs in shadow mode) for two weeks before it blocks: the evaluation replays
@@ -82,6 +82,31 @@ def test_most_future_spam_calls_are_blocked_and_almost_no_legitimate_ones(shape_
     assert pooled["false_positive_rate"] < 0.001, (shape_name, pooled["legit_blocked"], pooled["legit_calls"])
 
 
+NO_HISTORY_SHAPES = [
+    ("default", TrafficShape()),
+    ("small office", replace(TrafficShape(), employees=(8, 15))),
+    ("fast rotation", replace(TrafficShape(), calls_per_number=(1.0, 2.5))),
+    ("few reports", replace(TrafficShape(), report_rate=(0.03, 0.1))),
+]
+
+
+@pytest.mark.parametrize("shape_name, shape", NO_HISTORY_SHAPES)
+def test_without_history_most_future_spam_calls_are_still_blocked(shape_name, shape):
+    # A fresh `spam-blocker run` over a file: no backfill, no shadow period.
+    pooled = evaluate_many(SEEDS, shape=shape, history_days=0)
+    assert pooled["future_spam_calls"] > 500
+    assert pooled["catch_rate"] >= 0.90, (shape_name, pooled["catch_rate"])
+
+
+@pytest.mark.xfail(strict=True, reason="not met at the current defaults: without history, neighbours in the "
+                   "company's own exchange fall inside tiled campaign ranges and a reminder line reported once by "
+                   "mistake is blocked on report + pattern (docs/scoring.md, 'How well it works')")
+@pytest.mark.parametrize("shape_name, shape", NO_HISTORY_SHAPES[:1])
+def test_without_history_almost_no_legitimate_calls_are_blocked(shape_name, shape):
+    pooled = evaluate_many(SEEDS, shape=shape, history_days=0)
+    assert pooled["false_positive_rate"] < 0.001, (shape_name, pooled["legit_blocked"], pooled["legit_calls"])
+
+
 def test_the_evaluator_drops_blocked_calls_and_the_reports_they_would_have_caused():
     scenario = generate(101, days=14, history_days=HISTORY_DAYS)
     result = evaluate(scenario)
@@ -125,3 +150,13 @@ def test_real_ftc_complaints_single_reports_are_weak_clustered_ones_strong():
     assert len(lonely) > 5000
     for _, view in lonely[:200]:
         assert decide(next(iter(view)), view, ProtectedLists(), now).action == "watch"
+
+
+def test_the_measurement_entry_point_pools_every_shape_and_history():
+    table = measure(["default", "small_office"], range(100, 102), histories=(0, 14))
+    assert set(table) == {("default", 0), ("default", 14), ("small_office", 0), ("small_office", 14)}
+    row = table[("small_office", 0)]
+    assert row["seeds"] == 2 and 0 <= row["catch_rate"] <= 1 and row["legit_calls"] > 0
+    assert shape_named("small_office").employees == (8, 15) and set(SHAPES) >= {"default", "large"}
+    with pytest.raises(ValueError):
+        shape_named("nope")
