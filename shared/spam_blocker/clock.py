@@ -59,4 +59,5 @@ def parse_iso(value: str) -> datetime:
 
 def iso(when: datetime) -> str:
     """Aware datetime -> 'YYYY-MM-DDTHH:MM:SSZ' (seconds precision, UTC)."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t = when.astimezone(UTC)  # not strftime: its %Y does not pad years before 1000 to four digits
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"

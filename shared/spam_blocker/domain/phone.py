@@ -62,7 +62,12 @@ def normalize(raw: str, region: str = "US") -> str:
     if not text.startswith("+") and len(digits) == 11 and digits.startswith("1") and region in {"US", "CA"}:
         text = "+" + digits
     number = _parse(text, region)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    # A real number's E.164 form reads back as itself. Some digit strings do not ('(000) 000-0000' in DE gives
+    # +49000000000, which reads as +4900000000): one caller would get several identities. Not a number.
+    if phonenumbers.format_number(_parse(e164, region), phonenumbers.PhoneNumberFormat.E164) != e164:
+        raise InvalidNumber(f"not a stable phone number: {raw!r}")
+    return e164
 
 
 def digits(e164: str) -> str:

@@ -1,0 +1,151 @@
+"""`spam-blocker run`'s Pipeline in-process (moto, the real handlers under the local event-source mapping, its
+feeder and pollers on real threads) against the Zoom emulator behind a real socket (`serve`).
+
+tests/e2e/test_run_cli.py already runs the command as a subprocess with malformed lines, a 5xx, a lost POST
+answer and a second idempotent run. These add what it does not: lines that used to stop the whole run
+(nesting too deep for the JSON parser, times that overflow), every event delivered twice and newest first,
+a run during which the scorer dies once and Zoom revokes the token, and one where Zoom answers 429 and
+drops a POST. Real time passes here (deferrals are real SQS visibility): each run waits two seconds at most.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+
+import functions.scorer.handler as scorer_module
+import local.local_aws as local_aws
+from local.emulator import ZoomEmulator, serve, stop
+from local.pipeline import Pipeline, RunOptions, RunSummary
+from local.zoom_access import ZoomAccess
+from tests.reliability.harness import not_spam, reported_twice
+
+NUMBERS = [f"+1907555{n:04d}" for n in range(8)]
+DEEP = "[" * (sys.getrecursionlimit() + 200) + "]" * (sys.getrecursionlimit() + 200)
+
+
+def run(emulator: ZoomEmulator, events: Path) -> RunSummary:
+    server, thread = serve(emulator)
+    try:
+        access = ZoomAccess(api_url=f"{server.base_url}/v2", oauth_url=f"{server.base_url}/oauth/token",
+                            account_id="dev-account", client_id="dev-client-id", client_secret="dev-client-secret",
+                            plan="pro", emulated=True)
+        return Pipeline(RunOptions(events=events, progress=False), access, log=io.StringIO()).run()
+    finally:
+        stop(server, thread)
+
+
+def ours(emulator: ZoomEmulator) -> Counter[tuple[str, str]]:
+    return Counter((e["match_type"], e["phone_number"]) for e in emulator.entries())
+
+
+def scenario() -> list[str]:
+    """Five numbers two people report, one cleared later by a colleague, and calls that are not evidence."""
+    events = [b for k, n in enumerate(NUMBERS[:5]) for b in reported_twice(n, minutes=k * 10)]
+    events.append(not_spam(NUMBERS[2], "ext-1003", minutes=120))
+    events.append(json.dumps({"type": "call_log", "call_log": {
+        "id": "internal-1", "caller_number": "1001", "caller_number_type": 1, "callee_number": "1002",
+        "direction": "inbound", "duration": 40, "result": "Call connected", "date_time": "2026-11-20T11:30:00Z"}}))
+    events.append(json.dumps({"type": "call_log", "call_log": {
+        "id": "emergency-1", "caller_number": "911", "caller_number_type": 2, "callee_number": "+19075550999",
+        "direction": "inbound", "duration": 60, "result": "Call connected", "date_time": "2026-11-20T11:31:00Z"}}))
+    return events
+
+
+BAD_LINES = [
+    DEEP,
+    json.dumps({"type": "spam_report", "phone_number": NUMBERS[6], "reporter": "x",
+                "reported_at": "9999-12-31T23:59:59-01:00"}),
+    json.dumps({"type": "spam_report", "phone_number": NUMBERS[6], "reporter": "y", "reported_at": "9999-12-20T00:00:00Z"}),
+    '{"type": "call_log", "call_log": {"caller_number": "+19075550123"',
+]
+
+
+def test_a_run_over_duplicated_reordered_events_and_unparseable_lines_ends_as_an_ordered_run(tmp_path):
+    ordered_file = tmp_path / "ordered.jsonl"
+    ordered_file.write_text("\n".join(scenario()) + "\n")
+    in_order = ZoomEmulator(plan="pro", seed=1)
+    first = run(in_order, ordered_file)
+    expected = {("phoneNumber", n): 1 for n in NUMBERS[:5] if n != NUMBERS[2]}
+    assert ours(in_order) == expected and first.dead_letters == {}
+
+    # every event twice, newest first, with lines that used to stop the whole run
+    lines = [line for event in reversed(scenario()) for line in (event, event)]
+    bad_at = [3, 8, 9, 20]
+    for position, bad in zip(bad_at, BAD_LINES, strict=True):
+        lines.insert(position - 1, bad)
+    chaos_file = tmp_path / "chaos.jsonl"
+    chaos_file.write_bytes(("\n".join(lines) + "\n").encode() + b"\xff\xfe not even utf-8\n")
+    chaotic = ZoomEmulator(plan="pro", seed=1)
+
+    summary = run(chaotic, chaos_file)
+
+    assert ours(chaotic) == expected
+    assert summary.events_read == len(lines) + 1
+    assert sorted(r.line for r in summary.rejected_lines) == [*bad_at, len(lines) + 1]
+    assert summary.events_rejected == len(BAD_LINES) + 1 and summary.dead_letters == {}
+    assert summary.blocks_created == len(expected)
+
+
+class RevokesAfterFirstEntry(ZoomEmulator):
+    """Zoom revokes every token right after it created the first entry: the other requests of that batch,
+    and the other containers, still hold it."""
+
+    revoked = False
+
+    def __call__(self, environ, start_response):
+        answer = super().__call__(environ, start_response)
+        if not self.revoked and self.entries():
+            self.revoked = True
+            self.expire_tokens()
+        return answer
+
+
+def test_a_run_rides_out_a_scorer_killed_after_sending_and_a_revoked_token(tmp_path, monkeypatch):
+    monkeypatch.setattr(local_aws, "LOCAL_VISIBILITY_S", 1)  # the killed batch comes back after 1 s, not 20
+    emulator = RevokesAfterFirstEntry(plan="pro", seed=2)
+    calls = Counter()
+    lock = threading.Lock()
+    real_scorer = scorer_module.lambda_handler
+
+    def scorer_dies_once(event, context):
+        result = real_scorer(event, context)
+        with lock:
+            calls["scorer"] += 1
+            first = calls["scorer"] == 1
+        if first:
+            raise RuntimeError("Lambda runtime killed after sending block requests, before acknowledging")
+        return result
+
+    monkeypatch.setattr(scorer_module, "lambda_handler", scorer_dies_once)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:6] for b in reported_twice(n)) + "\n")
+
+    summary = run(emulator, events)
+
+    assert calls["scorer"] >= 2 and emulator.revoked
+    assert ours(emulator) == {("phoneNumber", n): 1 for n in NUMBERS[:6]}  # the batch's requests came twice
+    assert summary.blocks_created == 6 and summary.dead_letters == {} and summary.zoom_429s == 0
+    unauthorized = [r for r in emulator.requests if r.status == 401]
+    # each poller in flight with the revoked token is refused once, then the token is refreshed and shared
+    assert 1 <= len(unauthorized) <= 4 and 2 <= emulator.stats()["tokens_issued"] <= 6
+
+
+def test_a_run_rides_out_a_429_and_a_dropped_post(tmp_path):
+    emulator = ZoomEmulator(plan="pro", seed=3)
+    emulator.faults.inject("drop", route="POST /phone/blocked_list")
+    emulator.faults.inject("429", route="POST /phone/blocked_list", retry_after="seconds", retry_after_s=1)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:6] for b in reported_twice(n)) + "\n")
+
+    summary = run(emulator, events)
+
+    assert not emulator.faults.pending()
+    assert ours(emulator) == {("phoneNumber", n): 1 for n in NUMBERS[:6]}
+    assert summary.blocks_created == 6 and summary.dead_letters == {}
+    assert summary.zoom_429s == 1  # the injected one: the shared limiter kept Zoom's real limit
+    assert summary.zoom_requests["POST /phone/blocked_list"] == 6 + 2
