@@ -15,7 +15,7 @@ from typing import Any
 from local.moto_locks import make_moto_thread_safe
 
 REGION = "us-east-1"
-MAX_RECEIVE_COUNT = 5
+MAX_RECEIVE_COUNTS = {"ingest": 5, "block": 25}  # template.yaml's redrive policies
 # Locally a crashed batch reappears after this long (AWS: 6 x the function timeout); short, so a run
 # with a transient failure finishes in seconds rather than minutes.
 LOCAL_VISIBILITY_S = 20
@@ -86,7 +86,7 @@ def create_resources() -> LocalResources:
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = sqs.create_queue(QueueName=name, Attributes={
             "VisibilityTimeout": str(LOCAL_VISIBILITY_S),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNTS[name])}),
         })["QueueUrl"]
         resources.queues[name] = url
         resources.queues[f"{name}-dlq"] = dlq_url

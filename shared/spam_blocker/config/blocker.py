@@ -21,7 +21,9 @@ RETIRE_COVERED_NUMBERS              remove our number blocks a new prefix block 
 PENDING_STALE_AFTER_S               a pending claim older than this is abandoned and taken over; must exceed
                                     the function timeout plus LOOKUP_SETTLE_S; default 900
 LOOKUP_SETTLE_S                     a blocked-list listing sees writes older than this; default 1
-MAX_ATTEMPTS                        Zoom attempts per pending block before it is failed; default 5
+MAX_ATTEMPTS                        Zoom attempts per pending block before it is failed; default 10: with
+                                    the capped exponential back-off (2 s doubling to 300 s) that rides out
+                                    about 13 minutes of Zoom 5xx; must stay below BlockQueue's maxReceiveCount
 RESEND_AFTER_RECEIVES               a message deferred this many receives is re-sent fresh; default 4
 DRY_RUN                             read Zoom and the table, never write either; default false
 """
@@ -48,7 +50,7 @@ class BlockerSettings(BaseSettings, ZoomSettings):
     retire_covered_numbers: bool = False
     pending_stale_after_s: int = Field(default=900, ge=60)
     lookup_settle_s: float = Field(default=1.0, ge=0.0, le=60.0)
-    max_attempts: int = Field(default=5, ge=1, le=100)
+    max_attempts: int = Field(default=10, ge=1, le=100)
     resend_after_receives: int = Field(default=4, ge=2)
     dry_run: bool = False
 

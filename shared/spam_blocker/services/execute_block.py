@@ -59,7 +59,7 @@ class BlockerPolicy:
     # A pending claim older than this is abandoned and taken over: it must exceed the function timeout
     # plus the blocked-list index's settle time (its POST, if any, is over and visible in Zoom's list).
     stale_after: timedelta = timedelta(minutes=15)
-    max_attempts: int = 5  # Zoom attempts per pending episode before the block is failed
+    max_attempts: int = 10  # Zoom attempts per pending episode before the block is failed
     retire_covered_numbers: bool = False
     dry_run: bool = False
     # Another attempt's young claim is normally a POST in flight: look again soon. One older than
@@ -132,7 +132,7 @@ class ExecuteBlock:
                 adopted = Outcome(Result.ADOPTED, zoom_id=settled.record.zoom_id,
                                   detail=f"found in Zoom; {settled.duplicates_removed} duplicates removed")
                 return self._retire_covered(adopted, settled.record, permits)
-            grant = permits.take(WRITE_CATEGORY)
+            grant = self._permit_for(settled.record, permits)
             if not grant.granted:
                 self._release(settled.record, doubt=None, refund=True)
                 return limited(grant, WRITE_CATEGORY)
@@ -141,11 +141,20 @@ class ExecuteBlock:
         if refused is not None:  # the batch already knows: no claim, no limiter call
             return limited(refused, WRITE_CATEGORY)
         claimed = self._claim(record, attempt_id, now, request=request, doubt=False)
-        grant = permits.take(WRITE_CATEGORY)  # just before the POST: it reaches Zoom when it was counted
+        grant = self._permit_for(claimed, permits)  # just before the POST: it reaches Zoom when it was counted
         if not grant.granted:
             self._release(claimed, doubt=None, refund=True)
             return limited(grant, WRITE_CATEGORY)
         return self._post(claimed, request, permits)
+
+    def _permit_for(self, claimed: BlockRecord, permits: Permits):
+        """A Light permit for the POST of `claimed`. If the limiter's table fails, the claim is given back
+        first (nothing reached Zoom), so the retry need not wait for the claim to go stale."""
+        try:
+            return permits.take(WRITE_CATEGORY)
+        except StoreUnavailable:
+            self._release(claimed, doubt=None, refund=True)
+            raise
 
     def _post(self, claimed: BlockRecord, request: BlockRequest, permits: Permits) -> Outcome:
         key = claimed.key

@@ -188,11 +188,11 @@ def test_a_burst_of_5xx_some_committed_still_ends_with_one_entry(world):
 
 
 def test_attempts_are_bounded_and_the_doubt_survives_the_failure(world):
-    world.zoom.fail("create", server_error(500), times=10)
+    world.zoom.fail("create", server_error(500), times=20)
     outcomes = world.until_settled(request())
-    assert [o.result for o in outcomes] == [Result.RETRY] * 5 + [Result.FAILED]
+    assert [o.result for o in outcomes] == [Result.RETRY] * 10 + [Result.FAILED]  # MAX_ATTEMPTS' default
     row = world.store[KEY]
-    assert row.state is BlockState.FAILED and row.failure_reason.startswith("gave up after 5 attempts: ZoomServerError 500")
+    assert row.state is BlockState.FAILED and row.failure_reason.startswith("gave up after 10 attempts: ZoomServerError 500")
     assert row.post_started_at is not None  # a later request looks before it posts
     assert world.zoom.entries() == []
     world.zoom._faults.clear()
