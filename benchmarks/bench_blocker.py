@@ -27,7 +27,6 @@ so the smart figures read as ratios against it.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -400,19 +399,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_blocker")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    started = time.perf_counter()
-    figures = run(quick=args.quick)
-    width = max(map(len, figures))
-    for name, value in figures.items():
-        print(f"{name.ljust(width)}  {value}")
-    print(f"{'total_s'.ljust(width)}  {time.perf_counter() - started:.1f}")
-    return 0
-
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from benchmarks import standalone
+
+    raise SystemExit(standalone("bench_blocker", run))

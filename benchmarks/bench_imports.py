@@ -41,4 +41,6 @@ def run(quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(run())
+    from benchmarks import standalone
+
+    raise SystemExit(standalone("bench_imports", run))

@@ -22,7 +22,6 @@ Figures:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -177,14 +176,7 @@ def run(quick: bool = False) -> dict[str, float | int]:
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_scorer")
-    parser.add_argument("--quick", action="store_true", help="a smaller workload (a smoke run)")
-    args = parser.parse_args(argv)
-    for name, value in run(quick=args.quick).items():
-        print(f"{name:32s} {value}")
-    return 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from benchmarks import standalone
+
+    raise SystemExit(standalone("bench_scorer", run))

@@ -94,8 +94,8 @@ def create_resources() -> LocalResources:
         "evidence": tables.EVIDENCE_TABLE,
         "blocks": tables.BLOCKS_TABLE,
         "rate-limit": tables.RATE_LIMIT_TABLE,
-        "deliveries": getattr(tables, "DELIVERIES_TABLE", tables.RATE_LIMIT_TABLE),
-        "checkpoints": getattr(tables, "CHECKPOINTS_TABLE", tables.RATE_LIMIT_TABLE),
+        "deliveries": tables.DELIVERIES_TABLE,
+        "checkpoints": tables.CHECKPOINTS_TABLE,
     }
     for name, shape in shapes.items():
         tables.create_table(dynamodb, name, shape)

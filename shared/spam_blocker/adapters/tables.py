@@ -14,6 +14,17 @@ from typing import Any
 
 BLOCKS_EXPIRY_INDEX = "by_expiry"
 
+
+def _keyed(hash_key: str, range_key: str | None = None) -> dict[str, Any]:
+    """An on-demand table keyed by string attributes: a hash key, and a range key when given."""
+    keys = [(hash_key, "HASH")] + ([(range_key, "RANGE")] if range_key else [])
+    return {
+        "KeySchema": [{"AttributeName": name, "KeyType": kind} for name, kind in keys],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name, _ in keys],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
 BLOCKS_TABLE: dict[str, Any] = {
     "KeySchema": [{"AttributeName": "block_id", "KeyType": "HASH"}],
     "AttributeDefinitions": [
@@ -34,23 +45,9 @@ BLOCKS_TABLE: dict[str, Any] = {
     "BillingMode": "PAY_PER_REQUEST",
 }
 
-RATE_LIMIT_TABLE: dict[str, Any] = {
-    "KeySchema": [{"AttributeName": "limit_key", "KeyType": "HASH"}],
-    "AttributeDefinitions": [{"AttributeName": "limit_key", "AttributeType": "S"}],
-    "BillingMode": "PAY_PER_REQUEST",
-}
+RATE_LIMIT_TABLE: dict[str, Any] = _keyed("limit_key")
 
-EVIDENCE_TABLE: dict[str, Any] = {
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-}
+EVIDENCE_TABLE: dict[str, Any] = _keyed("pk", "sk")
 
 # TTL attribute (epoch seconds) on every table: ended blocks, stale evidence and old limiter rows age out.
 TTL_ATTRIBUTE = "ttl"
@@ -66,11 +63,7 @@ def create_table(client, name: str, shape: dict[str, Any]) -> None:
 #             redelivery dedupe. `state` pending|done, `lease_until` (epoch s), `ttl` (epoch s).
 #             Its own small table, not a key space in Evidence: ingest's IAM stays limited to it and
 #             the scorer's table keeps one owner.
-DELIVERIES_TABLE: dict[str, Any] = {
-    "KeySchema": [{"AttributeName": "delivery_key", "KeyType": "HASH"}],
-    "AttributeDefinitions": [{"AttributeName": "delivery_key", "AttributeType": "S"}],
-    "BillingMode": "PAY_PER_REQUEST",
-}
+DELIVERIES_TABLE: dict[str, Any] = _keyed("delivery_key")
 
 
 # Checkpoints  pk `pk` ('backfill#<input key>'), sk `sk`: the backfill's progress per normalised input.
@@ -78,14 +71,4 @@ DELIVERIES_TABLE: dict[str, Any] = {
 #              call-log ids one fetched page enqueued (a restarted window skips them). `ttl` (epoch s) ages
 #              everything out after Zoom's six-month horizon has passed it. Its own small table, as
 #              Deliveries: the backfill's IAM stays limited to it and the Evidence table keeps one owner.
-CHECKPOINTS_TABLE: dict[str, Any] = {
-    "KeySchema": [
-        {"AttributeName": "pk", "KeyType": "HASH"},
-        {"AttributeName": "sk", "KeyType": "RANGE"},
-    ],
-    "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-}
+CHECKPOINTS_TABLE: dict[str, Any] = _keyed("pk", "sk")
