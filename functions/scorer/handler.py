@@ -29,7 +29,28 @@ def handle(event: dict[str, Any], context: Any, deps: ScorerDeps) -> dict[str, A
     outcome = batch.finish()
     failed = [f["itemIdentifier"] for f in processor.response()["batchItemFailures"]]
     failed += [m for m in outcome.failed_message_ids if m not in failed]
+    failed = _dead_letter_last_tries(event.get("Records", []), failed, deps)
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
+
+def _dead_letter_last_tries(records: list[dict[str, Any]], failed: list[str], deps: ScorerDeps) -> list[str]:
+    """A record failing on its last receive goes to the DLQ now, with the reason: SQS's redrive would move
+    it there on the next receive with none. Returns the records still to be retried."""
+    limit = deps.settings.dead_letter_after_receives
+    by_id = {r.get("messageId"): r for r in records}
+    retry = []
+    for message_id in failed:
+        record = by_id.get(message_id, {})
+        receives = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1") or 1)
+        if receives < limit:
+            retry.append(message_id)
+            continue
+        try:
+            deps.scorer.dead_letters.reject(record.get("body", ""), f"scoring failed on {receives} receives "
+                                            "(evidence store or queue unavailable)", message_id=message_id)
+        except Exception:  # the DLQ itself is unreachable: leave it to SQS's redrive
+            retry.append(message_id)
+    return retry
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -379,8 +379,8 @@ def test_revoked_and_expired_tokens_mid_run_are_refreshed_and_nothing_is_lost_or
     assert world.dead_letters("block") == []
 
 
-# --- found by this suite: a long Zoom outage and a failed permit write (fixed in the blocker); a redriven
-# message without its reason (not fixed: strict xfail, it starts passing when it is) -------------------------
+# --- found by this suite, then fixed: a long Zoom outage and a failed permit write (blocker); a message
+# redriven after repeated failures without its reason (scorer) ------------------------------------------------
 
 def test_a_minute_long_zoom_outage_does_not_lose_a_block(aws):
     world = World()
@@ -394,9 +394,6 @@ def test_a_minute_long_zoom_outage_does_not_lose_a_block(aws):
     world.assert_blocked_once(NUMBERS[:1])
 
 
-@pytest.mark.xfail(strict=True, reason="SQS's redrive moves a message after maxReceiveCount receives without any "
-                   "reason attribute: a scorer record whose evidence write keeps failing ends in the ingest DLQ "
-                   "with no reason (only logs say why)")
 def test_a_message_redriven_after_repeated_failures_carries_its_reason(aws):
     world = World()
 

@@ -7,6 +7,9 @@ INGEST_DLQ_URL          where malformed events go, with a `reason` attribute (re
 DEFAULT_REGION          region for numbers written without a country code (default US)
 SHADOW_MODE             decide and log, never send block requests (default false)
 LISTS_CACHE_SECONDS     how long the allowlist / own numbers are cached per container (default 60)
+DEAD_LETTER_AFTER_RECEIVES  a record whose scoring still fails on this receive goes to the ingest DLQ itself,
+                        with the reason (set it to IngestQueue's maxReceiveCount; default 5), instead of
+                        being moved there by SQS's redrive without one
 FUTURE_TOLERANCE_HOURS  if set, events dated later than the wall clock + this are rejected (default: unset,
                         as the pipeline's clock is event time: a replay is never judged by the wall clock)
 
@@ -43,6 +46,7 @@ class ScorerSettings(BaseSettings):
     default_region: str = "US"
     shadow_mode: bool = False
     lists_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    dead_letter_after_receives: int = Field(default=5, ge=1, le=1000)
     future_tolerance_hours: float | None = Field(default=None, gt=0)
 
     report_half_life_days: float | None = Field(default=None, gt=0)
