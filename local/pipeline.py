@@ -23,6 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from spam_blocker.adapters.sqs_queue import SqsQueue
+
 from local.esm_loop import EventSourceMapping, LambdaContext
 from local.event_file import Line, check_readable, iter_lines
 from local.local_aws import LocalAws, LocalResources
@@ -127,11 +129,11 @@ class RunSummary:
 class _Feeder:
     """Streams valid lines into IngestQueue in bounded chunks as the scorer drains it."""
 
-    def __init__(self, lines: Iterator[Line], queue_url: str, sqs: Any, region: str, max_depth: int,
-                 summary: RunSummary, on_progress: Callable[[int], None]) -> None:
+    def __init__(self, lines: Iterator[Line], queue: SqsQueue, depth: Callable[[], int], region: str,
+                 max_depth: int, summary: RunSummary, on_progress: Callable[[int], None]) -> None:
         self._lines = lines
-        self._url = queue_url
-        self._sqs = sqs
+        self._queue = queue
+        self._depth = depth
         self._region = region
         self._max_depth = max_depth
         self._summary = summary
@@ -170,14 +172,7 @@ class _Feeder:
         if self._sent_batches % 3 == 0:  # a depth check costs a pass over the queue in moto: not every batch
             while self._depth() >= self._max_depth:
                 time.sleep(0.01)
-        response = self._sqs.send_message_batch(
-            QueueUrl=self._url, Entries=[{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)])
-        if response.get("Failed"):
-            raise RuntimeError(f"IngestQueue refused {len(response['Failed'])} messages")
-
-    def _depth(self) -> int:
-        attrs = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["ApproximateNumberOfMessages"])
-        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+        self._queue.send_many(bodies)  # failed entries retried; QueueSendError if some never go
 
 
 IGNORED = "ignored"
@@ -330,9 +325,6 @@ class Pipeline:
         from functions.scorer import handler as scorer
 
         progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
-        feeder = _Feeder(iter_lines(self.options.events), resources.queues["ingest"], resources.sqs,
-                         self.options.region, self.options.max_queue_depth, self.summary,
-                         lambda n: progress.update(n, self._progress_detail()))
         requested: set[str] = set()
         unblocks: set[str] = set()
         seen_lock = threading.Lock()
@@ -353,6 +345,10 @@ class Pipeline:
                                          pollers=self.options.blocker_pollers,
                                          batch_size=self.options.blocker_batch_size)
         self._maps = (scorer_map, blocker_map)
+        feeder = _Feeder(iter_lines(self.options.events), SqsQueue(resources.sqs, resources.queues["ingest"]),
+                         lambda: scorer_map.backlog()["visible"], self.options.region,
+                         self.options.max_queue_depth, self.summary,
+                         lambda n: progress.update(n, self._progress_detail()))
         scorer_done = threading.Event()
 
         def run_scorer() -> None:
