@@ -415,6 +415,8 @@ class Pipeline:
 
         for item in self._block_items(resources):
             record = from_item(item["raw"])
+            if record.only_holds_cooldown:
+                continue  # never a block; the number shows under "deliberately not blocked" instead
             self.summary.blocks.append({
                 "match_type": record.key.match_type, "phone_number": record.key.phone_number,
                 "block_type": record.key.block_type, "state": str(record.state), "zoom_id": record.zoom_id,

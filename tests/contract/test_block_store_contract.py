@@ -85,7 +85,7 @@ def _seed(store, state: BlockState | None) -> BlockRecord | None:
 
 
 @pytest.mark.parametrize(("before", "after"), [
-    (None, BlockState.REMOVED), (BlockState.ACTIVE, BlockState.PENDING), (BlockState.PENDING, BlockState.REMOVED),
+    (None, BlockState.EXPIRED), (BlockState.ACTIVE, BlockState.PENDING), (BlockState.PENDING, BlockState.REMOVED),
     (BlockState.EXTERNAL, BlockState.ACTIVE),
 ])
 def test_moves_outside_the_state_machine_are_refused_before_writing(store, before, after):

@@ -76,7 +76,9 @@ def test_the_sample_event_blocks_unblocks_and_dead_letters_the_poison_body(aws, 
     assert all(e["comment"].startswith(ZOOM_TAG) for e in entries.values())
     rows = {r.key.as_id(): r for r in map(from_item, ddb.scan(TableName="blocks")["Items"])}
     assert {k: r.state for k, r in rows.items()} == {
-        "phoneNumber#+19075550123#inbound": BlockState.ACTIVE, "prefix#1907212#inbound": BlockState.ACTIVE}
+        "phoneNumber#+19075550123#inbound": BlockState.ACTIVE, "prefix#1907212#inbound": BlockState.ACTIVE,
+        "phoneNumber#+18005550199#inbound": BlockState.REMOVED}  # unblocked before any block: holds the cool-down
+    assert rows["phoneNumber#+18005550199#inbound"].cooldown_until is not None
     assert rows["prefix#1907212#inbound"].zoom_id == entries["1907212"]["id"]
     dead = sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"])["Messages"]
     assert len(dead) == 1 and dead[0]["Body"] == EVENT["Records"][3]["body"]

@@ -18,6 +18,7 @@ from datetime import timedelta
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
+from spam_blocker.domain.block_state import BlockState
 from spam_blocker.zoom.auth import clear_token_cache
 
 from functions.blocker.handler import handle as blocker_handle
@@ -124,6 +125,32 @@ def test_duplicated_and_reordered_delivery_ends_in_the_same_zoom_state():
     # every event delivered twice, newest first (the not_spam before the reports), a few per batch
     shuffled = [b for body in reversed(in_order) for b in (body, body)]
     assert _end_state(shuffled, batch=3) == (entries, blocking, [])
+
+
+@pytest.mark.parametrize("blocker_sees", ["block first", "unblock first"])
+def test_a_not_spam_scored_after_reports_whose_block_is_still_queued_keeps_the_number_off_zoom(aws, blocker_sees):
+    """Two scorers race: one records the reports and queues a block; the other records the not_spam after it
+    (so it sees the reports too) while the block is still in BlockQueue, with no row to unblock yet."""
+    world = World()
+    world.send(*reported_twice(NUMBERS[0]))
+    assert world.scorer_map.poll_once()  # the block request is queued, not yet executed
+    world.send(not_spam(NUMBERS[0], "ext-1003", minutes=30))
+    assert world.scorer_map.poll_once()
+    bodies = []
+    while batch := world.sqs.receive_message(QueueUrl=world.urls["block"], MaxNumberOfMessages=10).get("Messages"):
+        for m in batch:
+            bodies.append(m["Body"])
+            world.sqs.delete_message(QueueUrl=world.urls["block"], ReceiptHandle=m["ReceiptHandle"])
+    actions = sorted(json.loads(b).get("action", "block") for b in bodies)
+    assert actions == ["block", "unblock"]
+    bodies.sort(key=lambda b: json.loads(b).get("action", "block"), reverse=blocker_sees == "unblock first")
+    for body in bodies:
+        world.send(body, queue="block")
+        world.drain()
+
+    assert world.entries() == {} and world.dead_letters("block") == []
+    row = world.blocks()[("phoneNumber", NUMBERS[0])]
+    assert row.state in {BlockState.REMOVED, BlockState.FAILED} and row.cooldown_until is not None
 
 
 # --- crashes -------------------------------------------------------------------------------------------

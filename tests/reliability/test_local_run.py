@@ -88,7 +88,11 @@ def test_a_run_over_duplicated_reordered_events_and_unparseable_lines_ends_as_an
     assert summary.events_read == len(lines) + 1
     assert sorted(r.line for r in summary.rejected_lines) == [*bad_at, len(lines) + 1]
     assert summary.events_rejected == len(BAD_LINES) + 1 and summary.dead_letters == {}
-    assert summary.blocks_created == len(expected)
+    # Scorers race: one that decided the reports before the not_spam was recorded may have had its block made
+    # and then lifted by the unblock the other sent; such an entry was created, and is gone from Zoom.
+    lifted = [b for b in summary.blocks if b["state"] == "removed"]
+    assert all(b["phone_number"] == NUMBERS[2] for b in lifted)
+    assert summary.blocks_created == len(expected) + len(lifted)
 
 
 class RevokesAfterFirstEntry(ZoomEmulator):

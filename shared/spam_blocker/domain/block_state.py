@@ -39,7 +39,9 @@ BLOCKING_STATES = frozenset({BlockState.ACTIVE, BlockState.EXTERNAL})
 
 def can_move(current: BlockState | None, target: BlockState) -> bool:
     if current is None:
-        return target in (BlockState.PENDING, BlockState.ACTIVE, BlockState.EXTERNAL)
+        # absent -> removed: a not_spam that arrived before any block holds its cool-down in the table, so a
+        # block request decided earlier (by a scorer that had not seen the not_spam yet) is refused.
+        return target in (BlockState.PENDING, BlockState.ACTIVE, BlockState.EXTERNAL, BlockState.REMOVED)
     return target in ALLOWED_MOVES[current]
 
 
@@ -87,3 +89,8 @@ class BlockRecord:
     @property
     def is_blocking(self) -> bool:
         return self.state in BLOCKING_STATES
+
+    @property
+    def only_holds_cooldown(self) -> bool:
+        """A row a not_spam wrote before any block existed: never in Zoom, it only keeps the number off."""
+        return self.state is BlockState.REMOVED and self.zoom_id is None

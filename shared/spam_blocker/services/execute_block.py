@@ -200,7 +200,7 @@ class ExecuteBlock:
         now = self._clock.now()
         record = self._store.get(request.key)
         if record is None:
-            return Outcome(Result.NOTHING_TO_REMOVE, detail="no such block")
+            return self._hold_cooldown(request, now)
         if record.state is BlockState.EXTERNAL:
             return Outcome(Result.NOT_OURS, detail="an entry a person made; never touched", zoom_id=record.zoom_id)
         held = self._held_elsewhere(record, now)
@@ -228,6 +228,20 @@ class ExecuteBlock:
                                                    or record.cooldown_until < request.cooldown_until):
             self._store.set_cooldown(record, request.cooldown_until, now)
         return Outcome(Result.NOTHING_TO_REMOVE, detail=f"already {record.state}")
+
+    def _hold_cooldown(self, request: BlockRequest, now: datetime) -> Outcome:
+        """No block yet: remember the cool-down anyway, for a block request already on its way (decided by a
+        scorer that saw the reports but not this not_spam) must find it and be refused."""
+        if request.cooldown_until is None:
+            return Outcome(Result.NOTHING_TO_REMOVE, detail="no such block")
+        if self._policy.dry_run:
+            return Outcome(Result.DRY_RUN, detail=f"would keep it off the list until {iso(request.cooldown_until)}")
+        self._store.transition(None, BlockRecord(
+            key=request.key, state=BlockState.REMOVED, reason=request.reason, evidence=request.evidence,
+            decided_at=request.decided_at, updated_at=now, cooldown_until=request.cooldown_until,
+            ended_reason="not_spam before any block: kept off the list"))
+        return Outcome(Result.NOTHING_TO_REMOVE,
+                       detail=f"no block yet; kept off the list until {iso(request.cooldown_until)}")
 
     def _cancel(self, pending: BlockRecord, request: BlockRequest) -> Outcome:
         cooldown = max(filter(None, (pending.cooldown_until, request.cooldown_until)), default=None)

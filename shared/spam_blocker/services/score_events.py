@@ -302,7 +302,10 @@ class ScoringBatch:
         requests = []
         for key in covering_keys("phoneNumber", number):
             record = records.get(key)
-            if record is None or record.state not in UNBLOCKABLE_STATES:
+            # After not_spam the number's own key is always sent, block or not: a block request another scorer
+            # decided before it saw this not_spam may still be on its way, and the blocker must refuse it.
+            holds_cooldown = record is None and until is not None and key.match_type == "phoneNumber"
+            if not holds_cooldown and (record is None or record.state not in UNBLOCKABLE_STATES):
                 if record is not None and record.state == BlockState.EXTERNAL:
                     logger.warning("not_spam for a number blocked by a person's entry; left alone",
                                    extra={"phone_number": number, "block_id": key.as_id()})

@@ -72,8 +72,15 @@ def test_unblocking_a_pending_block_that_never_reached_zoom_cancels_it(world):
     assert world.zoom.requests == []
 
 
-def test_unblocking_an_unknown_or_ended_block_only_records_the_cooldown(world):
-    assert world.run(unblock()).result is Result.NOTHING_TO_REMOVE and len(world.store) == 0
+def test_unblocking_an_unknown_block_records_the_cooldown_and_refuses_a_block_decided_before_it(world):
+    assert world.run(unblock()).result is Result.NOTHING_TO_REMOVE
+    row = world.store[KEY]
+    assert row.state is BlockState.REMOVED and row.cooldown_until == COOLDOWN and row.zoom_id is None
+    assert world.run(request()).result is Result.COOLDOWN  # decided before the cool-down ends: refused
+    assert world.zoom.requests == []
+
+
+def test_unblocking_an_ended_block_only_records_the_cooldown(world):
     world.store.put(BlockRecord(KEY, BlockState.EXPIRED, zoom_id="old"))
     assert world.run(unblock()).result is Result.NOTHING_TO_REMOVE
     assert world.store[KEY].cooldown_until == COOLDOWN and world.store[KEY].state is BlockState.EXPIRED
