@@ -209,7 +209,7 @@ def test_error_body_reads_zoom_and_oauth_shapes():
 
 # --- fuzzing: arbitrary statuses, headers and bodies never raise anything but our typed errors ---
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
                                                                                    max_size=3), max_leaves=8)
 _zoomish = st.fixed_dictionaries({}, optional={"code": st.one_of(st.integers(), st.text(max_size=6), st.none()),
