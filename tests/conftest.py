@@ -12,3 +12,11 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "zoom-spam-blocker")
 from local.moto_locks import make_moto_thread_safe  # noqa: E402
 
 make_moto_thread_safe()
+
+# Property tests are deterministic by default (the same examples on every run, so `make test` never turns
+# red on an example nobody saw before); HYPOTHESIS_PROFILE=explore searches afresh, as a bug hunt.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("deterministic", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
