@@ -43,6 +43,9 @@ class RateLimiter(Protocol):
 
     def acquire(self, category: str, now: datetime) -> Grant: ...
     def penalize(self, category: str, until: datetime, limit_type: str) -> None: ...
+    def foresee(self, category: str, now: datetime) -> Grant | None:
+        """A refusal certain from what this instance already knows (no store call), else None."""
+        ...
 
 
 class Queue(Protocol):

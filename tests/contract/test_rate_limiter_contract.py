@@ -226,3 +226,66 @@ def test_a_daily_429_does_not_widen_the_window(make):
         assert limiter.acquire("Light", START).granted
     limiter.penalize("Light", START + timedelta(seconds=1), "Daily-limit")
     assert limiter.acquire("Light", START + timedelta(seconds=1)).granted
+
+
+class _SlowWrites(_Counting):
+    """A put_item that takes `delay_s` of the limiter's clock (a slow store, a paused process)."""
+
+    def __init__(self, client, clock: ManualClock) -> None:
+        super().__init__(client)
+        self.clock = clock
+        self.delay_s = 0.0
+
+    def __getattr__(self, name):
+        call = super().__getattr__(name)
+        if name != "put_item":
+            return call
+
+        def slow(**kwargs):
+            result = call(**kwargs)
+            self.clock.advance(self.delay_s)
+            return result
+        return slow
+
+
+def test_a_permit_whose_write_outlasted_the_margin_is_left_unused_and_a_fresh_one_is_good():
+    with mock_aws():
+        clock = ManualClock(START)
+        client = _SlowWrites(boto3.client("dynamodb", region_name="us-east-1"), clock)
+        create_table(client, "rate", RATE_LIMIT_TABLE)
+        limits = limits_for_plan(PLANS["pro"], margin_s=0.05)
+        limiter = DynamoRateLimiter(client, "rate", account="acct-1", limits=limits, clock=clock)
+
+        client.delay_s = 0.049  # within the margin: used
+        assert limiter.acquire("Light", clock.now()).granted
+        client.delay_s = 0.051  # beyond it: counted in the window, but refused, to be asked again at once
+        late = limiter.acquire("Light", clock.now())
+        assert not late.granted and late.reason == "qps" and late.retry_at == clock.now()
+        assert len(limiter.state("Light").grants) == 2
+        client.delay_s = 0.0
+        assert limiter.acquire("Light", clock.now()).granted
+
+
+def test_foresee_refuses_from_the_cached_window_without_a_call(make):
+    a, b = make(), make()
+    assert a.foresee("Light", START) is None
+    for _ in range(20):
+        assert a.acquire("Light", START).granted
+    refusal = a.foresee("Light", START + timedelta(milliseconds=10))
+    assert refusal is not None and not refusal.granted and refusal.reason == "qps"
+    assert refusal.retry_at == START + timedelta(seconds=1)
+    assert a.foresee("Light", START + timedelta(seconds=1)) is None  # the window has slid
+    # an instance that has not seen the full window cannot foresee it (a DynamoDB one); acquire still refuses
+    assert not b.acquire("Light", START + timedelta(milliseconds=10)).granted
+
+
+def test_foreseeing_costs_no_dynamodb_call():
+    with mock_aws():
+        client = _Counting(boto3.client("dynamodb", region_name="us-east-1"))
+        create_table(client, "rate", RATE_LIMIT_TABLE)
+        limiter = DynamoRateLimiter(client, "rate", account="acct-1", limits=PRO)
+        for _ in range(20):
+            limiter.acquire("Light", START)
+        client.calls.clear()
+        assert limiter.foresee("Light", START) is not None and limiter.foresee("Light", START).reason == "qps"
+        assert client.calls == []

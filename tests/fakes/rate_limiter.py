@@ -59,6 +59,12 @@ class InMemoryRateLimiter:
             counts[category] = counts.get(category, 0) + 1
             return grant
 
+    def foresee(self, category: str, now: datetime) -> RateGrant | None:
+        if self._scripted.get(category):
+            return None  # a scripted refusal is for acquire
+        grant, _ = decide(self.state(category), now, self._limits(category))
+        return None if grant.granted else grant
+
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         limits = self._limits(category)
         with self.backend.lock:

@@ -17,6 +17,11 @@ grant computed from it is tried directly as a conditional write. A lost race ret
 someone else's successful write, so in a frozen window an instance loses at most `capacity` races:
 `max_rounds` exceeds that, and the thread test can demand exactly the allowance.
 
+`foresee` is that cached refusal on its own, for a caller that would write something before asking
+(the blocker's claim). A grant whose write returned later than the margin allows (`rate_window.too_late`)
+is left unused: its request could reach Zoom beside the next window's. It stays counted; the caller asks
+again at once (metric PermitsUnusedLate).
+
 DynamoDB errors become the store's errors in `adapters/dynamo_errors.py`: a failed condition is a
 conflict (handled here, with the item DynamoDB returned), throttling and 5xx unavailable (the caller
 retries later).
@@ -41,7 +46,9 @@ from spam_blocker.domain.rate_window import (
     decide,
     in_window,
     penalize,
+    too_late,
 )
+from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import StoreConflict, StoreUnavailable
 
 IDLE_TTL = timedelta(days=3)
@@ -88,11 +95,24 @@ class DynamoRateLimiter:
             if new_state is None:
                 return grant
             try:
-                self._write(category, state, new_state, now)
-                return grant
+                written = self._write(category, state, new_state, now)
             except _Conflict as conflict:
                 state = self._adopt(category, conflict.item)
+                continue
+            if self._clock is not None and too_late(written, self._clock.now(), limits):
+                late = self._clock.now()
+                logger.info("permit left unused: granted too long ago", extra={
+                    "category": category, "late_ms": round((late - now).total_seconds() * 1000, 1)})
+                metrics.add_metric(name="PermitsUnusedLate", unit="Count", value=1)
+                return RateGrant(False, late, QPS)  # ask again at once: a fresh permit is good
+            return grant
         return RateGrant(False, now + CONTENTION_RETRY, QPS)
+
+    def foresee(self, category: str, now: datetime) -> RateGrant | None:
+        """The cached state's refusal (final, as the cache only under-counts), or None: no DynamoDB call.
+        A caller that would otherwise write before asking (the blocker's claim) skips that write."""
+        grant, _ = decide(self._cached(category), now, self._limits(category))
+        return None if grant.granted else grant
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         limits = self._limits(category)
@@ -146,7 +166,7 @@ class DynamoRateLimiter:
             if known is None or state.version >= known.version:
                 self._cache[category] = state
 
-    def _write(self, category: str, old: WindowState, new: WindowState, now: datetime) -> None:
+    def _write(self, category: str, old: WindowState, new: WindowState, now: datetime) -> WindowState:
         written = replace(new, version=old.version + 1)
         kwargs: dict[str, Any] = {
             "TableName": self.table_name, "Item": _to_item(self.key(category), written, now),
@@ -160,6 +180,7 @@ class DynamoRateLimiter:
         with _translate(self.key(category)):
             self._client.put_item(**kwargs)
         self._remember(category, written)
+        return written
 
 
 def _to_item(key: str, state: WindowState, now: datetime) -> dict[str, Any]:

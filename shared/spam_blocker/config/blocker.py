@@ -7,7 +7,9 @@ ZOOM_API_URL, ZOOM_OAUTH_URL        where Zoom is (defaults: Zoom's production U
 ZOOM_SECRET_ARN                     Secrets Manager JSON {account_id, client_id, client_secret} (AWS), or
 ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET   the credentials themselves (local use)
 ZOOM_PLAN                           pro | business: the rate limits the shared limiter enforces
-RATE_LIMIT_MARGIN_S                 added to Zoom's 1 s window (clock skew, request jitter); default 0.05
+RATE_LIMIT_MARGIN_S                 added to Zoom's 1 s window (clock skew, request jitter); default 0.05.
+                                    Also the most a permit may age between its grant and its POST: one
+                                    whose limiter write took longer is left unused (PermitsUnusedLate)
 RATE_LIMIT_RESERVE                  fraction of each per-second allowance left to other apps; default 0
 RATE_LIMIT_BOOST_MAX_S              a per-second 429 widens the shared window by 50 ms (fading over 5 min),
                                     up to this much; default 0.25, 0 = never

@@ -10,7 +10,8 @@ Block:
     no POST); nothing found -> go on, absence proven.
  3. Claim: pending, owner = this attempt, post_started_at = now, one conditional write from the
     state and version read in step 1. Of two instances only one wins; the other reads again and sees
-    a live pending. (Skipped, LIMITED, when this batch was already refused a permit.)
+    a live pending. (Skipped, LIMITED, when a refusal is already known: this batch's, or one certain
+    from the limiter's cached window.)
  4. Take a Light permit from the shared limiter just before the POST, so the request reaches Zoom
     when the limiter counted it (a write between permit and POST would delay it by a variable amount
     and bunch requests in Zoom's window); none -> the claim is released, LIMITED.
@@ -137,8 +138,8 @@ class ExecuteBlock:
                 self._release(settled.record, doubt=None, refund=True)
                 return limited(grant, WRITE_CATEGORY)
             return self._post(settled.record, request, permits)
-        refused = permits.refused(WRITE_CATEGORY)
-        if refused is not None:  # the batch already knows: no claim, no limiter call
+        refused = permits.foreseen(WRITE_CATEGORY)
+        if refused is not None:  # known without asking the limiter: no claim to write and release
             return limited(refused, WRITE_CATEGORY)
         claimed = self._claim(record, attempt_id, now, request=request, doubt=False)
         grant = self._permit_for(claimed, permits)  # just before the POST: it reaches Zoom when it was counted

@@ -64,6 +64,23 @@ class Permits:
         """The refusal this invocation already got for `category`, while it lasts (no limiter call)."""
         return self._remembered(category, self._clock.now())
 
+    def foreseen(self, category: str) -> RateGrant | None:
+        """A refusal known without asking the shared limiter: this invocation's, or one certain from what
+        the limiter last saw; None when `take` may grant (or would pace through the wait)."""
+        now = self._clock.now()
+        known = self._remembered(category, now)
+        if known is not None:
+            return known
+        grant = self._limiter.foresee(category, now)
+        if grant is None:
+            return None
+        wait = (grant.retry_at - now).total_seconds() if grant.retry_at else None
+        if grant.reason == QPS and wait is not None and wait <= self._max_wait_s and self._sleep is not None:
+            return None  # take() will wait for it
+        with self._lock:
+            self._refused[category] = grant
+        return grant
+
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         """Zoom answered 429: no instance asks for `category` before `until` (this one neither)."""
         self._limiter.penalize(category, until, limit_type)

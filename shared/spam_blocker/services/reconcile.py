@@ -62,6 +62,9 @@ class NoLimits:
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         return None
 
+    def foresee(self, category: str, now: datetime) -> RateGrant | None:
+        return None
+
 
 @dataclass
 class ReconcileReport:

@@ -232,6 +232,14 @@ def test_once_limited_the_rest_of_the_batch_does_not_ask_again(world):
     assert world.run(request("+19075550000"), permits=permits).result is Result.CREATED
 
 
+def test_a_refusal_the_limiter_foresees_writes_no_claim(world):
+    for _ in range(20):  # another instance filled the window; this one's limiter saw it
+        assert world.limiter.acquire("Light", START).granted
+    outcome = world.run(request())
+    assert (outcome.result, outcome.retry_at) == (Result.LIMITED, START + timedelta(seconds=1))
+    assert len(world.store) == 0 and world.zoom.requests == []
+
+
 def test_covered_and_already_blocked_requests_call_nothing(world):
     prefix = BlockRecord(BlockKey("prefix", "1907555", "inbound"), BlockState.ACTIVE, zoom_id="p1")
     world.store.put(prefix)

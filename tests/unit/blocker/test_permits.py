@@ -54,3 +54,24 @@ def test_pacing_stays_within_its_budget():
 def test_pacing_needs_an_injected_sleep():
     with pytest.raises(ValueError):
         Permits(InMemoryRateLimiter(), ManualClock(START), max_wait_s=0.2)
+
+
+def test_foreseen_refusals_come_from_the_limiter_without_a_grant_and_are_remembered():
+    clock, limiter = ManualClock(START), InMemoryRateLimiter()
+    permits = Permits(limiter, clock)
+    assert permits.foreseen("Light") is None
+    full_window(limiter, clock)
+    refusal = permits.foreseen("Light")
+    assert refusal is not None and refusal.retry_at == START + timedelta(seconds=1)
+    assert limiter.denied == {} and permits.refused("Light") == refusal  # no acquire; the batch remembers it
+    clock.advance(1)
+    assert permits.foreseen("Light") is None
+
+
+def test_a_foreseen_wait_within_the_pacing_budget_is_left_to_take():
+    clock, limiter = ManualClock(START), InMemoryRateLimiter()
+    full_window(limiter, clock)
+    clock.advance(0.8)
+    permits = Permits(limiter, clock, max_wait_s=0.25, sleep=clock.advance)
+    assert permits.foreseen("Light") is None  # frees in 0.2 s: take() waits for it
+    assert permits.take("Light").granted and clock.now() == START + timedelta(seconds=1)

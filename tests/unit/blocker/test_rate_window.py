@@ -16,6 +16,7 @@ from spam_blocker.domain.rate_window import (
     micros,
     next_reset,
     penalize,
+    too_late,
 )
 
 START = datetime(2026, 11, 20, 23, 59, 50, tzinfo=UTC)
@@ -104,3 +105,16 @@ def test_a_caller_with_an_older_clock_is_judged_at_the_newest_grant():
     assert grant.granted and later.grants == (micros(START + timedelta(seconds=2.0)),) * 2
     refused, _ = decide(later, START + timedelta(seconds=1.0), limits)
     assert not refused.granted and refused.retry_at == START + timedelta(seconds=3.0)
+
+
+def test_a_grant_is_too_late_once_more_than_the_margin_and_boost_has_passed():
+    limits = WindowLimits(per_second=20, margin_s=0.05, boost_max_s=0.25)
+    grant, state = decide(WindowState(), START, limits)
+    assert grant.granted
+    assert not too_late(state, START + timedelta(milliseconds=50), limits)
+    assert too_late(state, START + timedelta(milliseconds=51), limits)
+    assert not too_late(WindowState(), START, limits)
+    boosted = penalize(state, START + timedelta(seconds=1), "QPS", limits)  # a 429 widens the window by 50 ms
+    _, boosted = decide(boosted, START + timedelta(seconds=1), limits)
+    assert not too_late(boosted, START + timedelta(seconds=1, milliseconds=95), limits)
+    assert too_late(boosted, START + timedelta(seconds=1, milliseconds=101), limits)
