@@ -17,12 +17,13 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from spam_blocker.clock import Clock
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.block_state import is_ours, zoom_digits
 from spam_blocker.zoom.errors import (
+    PermitExpired,
     ZoomError,
     ZoomInvalid,
     ZoomNotFound,
@@ -104,7 +105,9 @@ class FakeZoom:
         return self._call("get", lambda: self._shown(self._existing(blocked_id)))
 
     def create_blocked(self, *, match_type: str, phone_number: str, block_type: str,
-                       comment: str | None = None, status: str = "active") -> str:
+                       comment: str | None = None, status: str = "active", send_by: datetime | None = None) -> str:
+        if send_by is not None and self.clock.now() > send_by:  # as ZoomClient: checked before sending
+            raise PermitExpired("not sent: its rate-limit permit ran out", route="POST /phone/blocked_list")
         fields = {"match_type": match_type, "phone_number": phone_number, "block_type": block_type,
                   "status": status, "comment": comment or ""}
         return self._call("create", lambda: self._add(fields))

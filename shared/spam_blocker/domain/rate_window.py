@@ -96,6 +96,9 @@ class RateGrant:
     granted: bool
     retry_at: datetime | None = None
     reason: str = OK  # ok | qps | daily | penalty
+    # A granted permit is good until then: its request must leave before (the margin, and any boost, is
+    # all the lateness the window allows for between a grant's recorded time and its request at Zoom).
+    send_by: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,11 @@ def decide(state: WindowState, now: datetime, limits: WindowLimits) -> tuple[Rat
     recent.sort()
     granted = replace(state, grants=tuple(recent), day=today, day_count=day_count + 1,
                       blocked_until=None, blocked_type=None)  # any penalty has passed
-    return RateGrant(True, None, OK), granted
+    return RateGrant(True, None, OK, send_by=from_micros(t + _lateness_us(granted, t, limits))), granted
+
+
+def _lateness_us(state: WindowState, granted_at: int, limits: WindowLimits) -> int:
+    return limits.span_us + boost_at_time(state, granted_at, limits) - round(limits.window_s * US)
 
 
 def too_late(state: WindowState, now: datetime, limits: WindowLimits) -> bool:
@@ -154,8 +161,7 @@ def too_late(state: WindowState, now: datetime, limits: WindowLimits) -> bool:
     if not state.grants:
         return False
     granted_at = state.grants[-1]
-    allowed = limits.span_us + boost_at_time(state, granted_at, limits) - round(limits.window_s * US)
-    return micros(now) - granted_at > allowed
+    return micros(now) - granted_at > _lateness_us(state, granted_at, limits)
 
 
 def penalize(state: WindowState, until: datetime, limit_type: str,

@@ -44,6 +44,7 @@ from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits
 from spam_blocker.services.remove_block import WRITE_CATEGORY, BlockRemover, describe, limited, throttled
 from spam_blocker.zoom.errors import (
+    PermitExpired,
     ZoomAuthFailed,
     ZoomError,
     ZoomInvalid,
@@ -137,7 +138,7 @@ class ExecuteBlock:
             if not grant.granted:
                 self._release(settled.record, doubt=None, refund=True)
                 return limited(grant, WRITE_CATEGORY)
-            return self._post(settled.record, request, permits)
+            return self._post(settled.record, request, permits, grant.send_by)
         refused = permits.foreseen(WRITE_CATEGORY)
         if refused is not None:  # known without asking the limiter: no claim to write and release
             return limited(refused, WRITE_CATEGORY)
@@ -146,7 +147,7 @@ class ExecuteBlock:
         if not grant.granted:
             self._release(claimed, doubt=None, refund=True)
             return limited(grant, WRITE_CATEGORY)
-        return self._post(claimed, request, permits)
+        return self._post(claimed, request, permits, grant.send_by)
 
     def _permit_for(self, claimed: BlockRecord, permits: Permits):
         """A Light permit for the POST of `claimed`. If the limiter's table fails, the claim is given back
@@ -157,12 +158,19 @@ class ExecuteBlock:
             self._release(claimed, doubt=None, refund=True)
             raise
 
-    def _post(self, claimed: BlockRecord, request: BlockRequest, permits: Permits) -> Outcome:
+    def _post(self, claimed: BlockRecord, request: BlockRequest, permits: Permits,
+              send_by: datetime | None = None) -> Outcome:
         key = claimed.key
         try:
             zoom_id = self._zoom.create_blocked(match_type=key.match_type, phone_number=key.phone_number,
                                                 block_type=key.block_type,
-                                                comment=tag_comment(request.reason or DEFAULT_SUMMARY))
+                                                comment=tag_comment(request.reason or DEFAULT_SUMMARY),
+                                                send_by=send_by)
+        except PermitExpired as exc:  # never sent: the permit aged past the margin on its way out
+            self._release(claimed, doubt=None, refund=True)
+            logger.info("permit ran out before the POST left; not sent", extra={"block_id": key.as_id()})
+            return Outcome(Result.LIMITED, detail=describe(exc), retry_at=self._clock.now(), category=WRITE_CATEGORY,
+                           limit_reason="qps")
         except ZoomRateLimited as exc:
             self._release(claimed, doubt=None, refund=True)  # a 429 created nothing
             return throttled(exc, permits)

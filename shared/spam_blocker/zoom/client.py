@@ -35,6 +35,7 @@ from spam_blocker.domain.rate_plan import route_of
 from spam_blocker.observability import logger
 from spam_blocker.zoom.auth import DEFAULT_TIMEOUT, USER_AGENT, ZoomOAuth
 from spam_blocker.zoom.errors import (
+    PermitExpired,
     ZoomBadResponse,
     ZoomError,
     ZoomServerError,
@@ -142,14 +143,16 @@ class ZoomClient:
         return parse_model(response, BlockedEntry, route=route)
 
     def create_blocked(self, *, match_type: str, phone_number: str, block_type: str,
-                       comment: str | None = None, status: str = "active") -> str:
+                       comment: str | None = None, status: str = "active", send_by: datetime | None = None) -> str:
         """The new entry's id (201, or 200 with an `id`). Never retried: on ZoomTransportError with
-        `may_have_committed`, or a 5xx, the entry may exist; the caller resolves that."""
+        `may_have_committed`, or a 5xx, the entry may exist; the caller resolves that. With `send_by` (a
+        rate-limit permit's deadline) the request is checked the moment before it is handed to the
+        transport, and not sent after it: PermitExpired."""
         body = {"match_type": match_type, "phone_number": phone_number, "block_type": block_type,
                 "status": status}
         if comment is not None:
             body["comment"] = comment
-        route, response = self._request("POST", BLOCKED_LIST, json=body)
+        route, response = self._request("POST", BLOCKED_LIST, json=body, send_by=send_by)
         return parse_model(response, CreatedEntry, route=route).id
 
     def update_blocked(self, blocked_id: str, **fields: str) -> None:
@@ -196,7 +199,7 @@ class ZoomClient:
             seen.add(token)
 
     def _request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                 json: Any = None) -> tuple[str, httpx.Response]:
+                 json: Any = None, send_by: datetime | None = None) -> tuple[str, httpx.Response]:
         """One call: send, retry what may be retried, map failures. Returns (route, 2xx response)."""
         route, category = route_of(method, path)
         retryable = method in IDEMPOTENT_METHODS
@@ -204,9 +207,10 @@ class ZoomClient:
         attempt = 0
         while True:
             try:
-                return route, self._send_once(method, path, params, json, route, category)
+                return route, self._send_once(method, path, params, json, route, category, send_by)
             except (ZoomServerError, ZoomTransportError) as exc:
-                if not retryable or isinstance(exc, ZoomBadResponse) or attempt >= self._max_retries:
+                if (not retryable or isinstance(exc, ZoomBadResponse | PermitExpired)
+                        or attempt >= self._max_retries):
                     raise
                 delay = self._backoff(attempt, exc)
                 if waited + delay > self._max_wait:
@@ -227,9 +231,9 @@ class ZoomClient:
         return delay
 
     def _send_once(self, method: str, path: str, params: Mapping[str, Any] | None, json: Any,
-                   route: str, category: str) -> httpx.Response:
+                   route: str, category: str, send_by: datetime | None = None) -> httpx.Response:
         request = self._http.build_request(method, path, params=params, json=json)
-        observed = _Observed(self._http.auth, request, route, category, self._clock, self._record)
+        observed = _Observed(self._http.auth, request, route, category, self._clock, self._record, send_by)
         try:
             response = self._http.send(request, auth=observed)
         except httpx.RequestError as exc:
@@ -256,8 +260,9 @@ class _Observed(httpx.Auth):
     """Wraps the client's auth for one call to see each attempt of *our* request (not the token's)."""
 
     def __init__(self, inner: httpx.Auth | None, request: httpx.Request, route: str, category: str,
-                 clock: Clock, record: Callable[[RequestRecord], None]) -> None:
+                 clock: Clock, record: Callable[[RequestRecord], None], send_by: datetime | None = None) -> None:
         self._inner = inner or httpx.Auth()
+        self._send_by = send_by
         self._request = request
         self._route = route
         self._category = category
@@ -272,6 +277,10 @@ class _Observed(httpx.Auth):
             ours = outgoing is self._request
             if ours:
                 self.sent_at = self._clock.now()
+                if self._send_by is not None and self.sent_at > self._send_by:
+                    late_ms = (self.sent_at - self._send_by).total_seconds() * 1000
+                    raise PermitExpired(f"not sent: its rate-limit permit ran out {late_ms:.0f} ms ago",
+                                        route=self._route)
             response = yield outgoing
             if ours:
                 self._record(RequestRecord(self._route, self._category, response.status_code, self.sent_at))

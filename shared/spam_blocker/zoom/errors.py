@@ -74,3 +74,10 @@ class ZoomTransportError(ZoomError):
     def __init__(self, message: str, *, may_have_committed: bool, route: str | None = None) -> None:
         super().__init__(message, route=route)
         self.may_have_committed = may_have_committed
+
+
+class PermitExpired(ZoomTransportError):
+    """Not sent: the request's rate-limit permit ran out before it could leave (the caller's `send_by`)."""
+
+    def __init__(self, message: str, *, route: str | None = None) -> None:
+        super().__init__(message, may_have_committed=False, route=route)

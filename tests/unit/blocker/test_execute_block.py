@@ -333,6 +333,7 @@ def test_a_slow_attempt_overtaken_after_going_stale_leaves_one_entry(world):
     def create(**kwargs):
         calls.append(1)
         if len(calls) == 1:
+            kwargs.pop("send_by")  # A's request left in time; it is the answer that takes 16 minutes
             in_post.set()
             assert release.wait(5)
         return real_create(**kwargs)
@@ -356,4 +357,21 @@ def test_a_throttled_table_is_retried_later(world):
     world.store.fail_next("get_many", StoreUnavailable("ProvisionedThroughputExceededException"))
     outcome = world.run(request())
     assert outcome.result is Result.RETRY and "unavailable" in outcome.detail
+    assert world.run(request()).result is Result.CREATED
+
+
+def test_a_post_whose_permit_ran_out_before_it_left_is_not_sent_and_the_claim_is_given_back(world):
+    real_create = world.zoom.create_blocked
+
+    def paused(**kwargs):  # the process stalls between the permit and the send
+        world.clock.advance(0.2)
+        return real_create(**kwargs)
+
+    world.zoom.create_blocked = paused
+    outcome = world.run(request())
+    assert (outcome.result, outcome.limit_reason, outcome.retry_at) == (Result.LIMITED, "qps", world.clock.now())
+    row = world.store[KEY]
+    assert (row.state, row.owner, row.post_started_at) == (BlockState.PENDING, None, None)
+    assert world.zoom.entries() == [] and world.zoom.count("create") == 0
+    world.zoom.create_blocked = real_create
     assert world.run(request()).result is Result.CREATED

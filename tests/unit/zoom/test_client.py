@@ -13,6 +13,7 @@ from spam_blocker.ports import ZoomPhone
 from spam_blocker.zoom.auth import clear_token_cache
 from spam_blocker.zoom.client import RequestRecord, ZoomClient, api_base
 from spam_blocker.zoom.errors import (
+    PermitExpired,
     ZoomBadResponse,
     ZoomError,
     ZoomInvalid,
@@ -451,3 +452,13 @@ def test_fuzz_any_answer_gives_a_result_or_a_zoom_error(status, body, retry_afte
         assert exc.message
     except ValueError as exc:  # only our own argument checks, never a parse error leaking out
         pytest.fail(f"ValueError escaped: {exc!r}")
+
+
+def test_a_create_whose_permit_ran_out_is_never_sent(client, zoom, clock, records):
+    sent = len(zoom.api_requests)
+    with pytest.raises(PermitExpired) as caught:
+        create(client, send_by=clock.now() - timedelta(milliseconds=1))
+    assert not caught.value.may_have_committed and caught.value.route == "POST /phone/blocked_list"
+    assert len(zoom.api_requests) == sent and records == []
+    assert create(client, send_by=clock.now())  # in time: sent
+    assert len(zoom.api_requests) == sent + 1
