@@ -275,7 +275,9 @@ def generate(seed: int, days: int = 14, start: datetime = DEFAULT_START, shape: 
     own_nxx = f"{rng.randint(2, 9)}{rng.randint(0, 9)}{rng.randint(2, 9)}"
     block = rng.randint(0, 8)
     n_employees = b.randint(shape.employees)
-    employees = [(f"ext-{1001 + i}", f"+1{npa}{own_nxx}{block}1{i:02d}") for i in range(n_employees)]
+    if n_employees > 899:
+        raise ValueError("a company's numbers are one thousands-block: at most 899 employees")
+    employees = [(f"ext-{1001 + i}", f"+1{npa}{own_nxx}{block}{100 + i:03d}") for i in range(n_employees)]
     own_numbers = sorted({e[1] for e in employees} | {f"+1{npa}{own_nxx}{block}000"})
     b._used.update(own_numbers)
     company = b.source(Source("company", "employee", False, tuple(own_numbers), prefix=f"1{npa}{own_nxx}"))

@@ -160,3 +160,17 @@ def test_the_measurement_entry_point_pools_every_shape_and_history():
     assert shape_named("small_office").employees == (8, 15) and set(SHAPES) >= {"default", "large"}
     with pytest.raises(ValueError):
         shape_named("nope")
+
+
+def test_a_company_of_hundreds_has_valid_own_numbers_in_its_thousands_block():
+    from dataclasses import replace as _replace
+
+    from spam_blocker.domain.phone import normalize
+
+    from local.traffic.generator import TrafficShape, generate
+
+    scenario = generate(3, shape=_replace(TrafficShape(), employees=(250, 250)), days=4)
+    assert len(scenario.own_numbers) == 251
+    for number in scenario.own_numbers:
+        assert len(number) == 12 and normalize(number, "US") == number
+    assert len({n[:9] for n in scenario.own_numbers}) == 1  # one thousands-block
