@@ -203,9 +203,11 @@ def test_a_stale_instance_learns_the_current_state_from_its_lost_race():
         assert client.calls == ["put_item", "put_item"]
 
 
-def test_a_per_second_429_widens_the_window_for_every_instance_then_fades(make):
+def test_a_second_per_second_429_widens_the_window_for_every_instance_then_fades(make):
     limits = {"Light": WindowLimits(per_second=20, boost_step_s=0.05, boost_max_s=0.25, boost_decay_s=100)}
     a, b = make(limits=limits), make(limits=limits)
+    a.penalize("Light", START - timedelta(seconds=10), "QPS")  # a lone 429 arms the widening, no more
+    assert b.acquire("Light", START - timedelta(seconds=9)).granted
     for _ in range(20):
         assert a.acquire("Light", START).granted
     a.penalize("Light", START + timedelta(seconds=1), "QPS")

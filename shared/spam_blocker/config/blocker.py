@@ -11,8 +11,9 @@ RATE_LIMIT_MARGIN_S                 added to Zoom's 1 s window (clock skew, requ
                                     Also the most a permit may age between its grant and its POST: one
                                     whose limiter write took longer is left unused (PermitsUnusedLate)
 RATE_LIMIT_RESERVE                  fraction of each per-second allowance left to other apps; default 0
-RATE_LIMIT_BOOST_MAX_S              a per-second 429 widens the shared window by 50 ms (fading over 5 min),
-                                    up to this much; default 0.25, 0 = never
+RATE_LIMIT_BOOST_MAX_S              each per-second 429 after the first within 5 min widens the shared
+                                    window by 50 ms (fading over 5 min), up to this much; default 0.25,
+                                    0 = never
 PACING_MAX_WAIT_MS                  wait up to this long in the handler for a permit of a full window
                                     (never on a 429, a penalty or the daily limit); default 250. SQS
                                     visibility is whole seconds, so a record refused for a permit that

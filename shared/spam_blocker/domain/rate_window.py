@@ -14,10 +14,11 @@ sees at most `limit` of our requests. When the log is full the answer is the exa
 the grant `capacity` places back, plus `span`. The daily count resets at 00:00 GMT. A 429 from Zoom
 becomes a penalty (`blocked_until`) that refuses every permit of the category until then.
 
-A per-second 429 also means our requests reached Zoom less evenly than the margin allows for (jitter,
-another app of the account, a counting we did not guess). So it widens the window for everyone: `boost`
-grows by `boost_step_s` (once per second of 429s, at most `boost_max_s`) and fades linearly to nothing
-over `boost_decay_s`.
+Repeated per-second 429s mean our requests reach Zoom less evenly than the margin allows for (jitter,
+another app of the account, a counting we did not guess). So they widen the window for everyone: the
+first 429 (a burst within one second counts once) only arms the widening, as one stalled request can
+cause it; each further one within `boost_decay_s` grows `boost` by `boost_step_s` (at most `boost_max_s`),
+and the boost fades linearly to nothing over `boost_decay_s`.
 
 Times are integer microseconds since the epoch, so a state round-trips through DynamoDB exactly.
 """
@@ -174,8 +175,11 @@ def penalize(state: WindowState, until: datetime, limit_type: str,
     penalized = replace(state, blocked_until=u, blocked_type=limit_type)
     if limits is None or limit_type == DAILY_LIMIT_TYPE or not limits.boost_max_s:
         return penalized
-    if state.boost_at is not None and u - state.boost_at < US:  # the same burst of 429s: widen once
+    if state.boost_at is not None and u - state.boost_at < US:  # the same burst of 429s: counted once
         return penalized
+    armed = state.boost_at is not None and u - state.boost_at < round(limits.boost_decay_s * US)
+    if not armed:  # a lone 429 (a stalled request, a burst of another app) only arms the widening
+        return replace(penalized, boost_us=0, boost_at=u)
     current = boost_at_time(state, u, limits)
     boost = min(current + round(limits.boost_step_s * US), round(limits.boost_max_s * US))
     return replace(penalized, boost_us=boost, boost_at=u)

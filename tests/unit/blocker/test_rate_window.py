@@ -82,8 +82,9 @@ def test_plan_limits_carry_the_daily_limit_only_where_zoom_has_one():
 
 def test_widening_grows_per_burst_of_429s_up_to_its_cap_and_fades_linearly():
     limits = WindowLimits(per_second=10, boost_step_s=0.1, boost_max_s=0.25, boost_decay_s=10)
-    state = WindowState()
-    for second in range(4):  # four bursts, a second apart
+    state = penalize(WindowState(), START + timedelta(seconds=1), "QPS", limits)
+    assert state.boost_us == 0 and state.boost_at == micros(START + timedelta(seconds=1))  # a lone 429 only arms
+    for second in range(1, 4):  # three more bursts, a second apart
         state = penalize(state, START + timedelta(seconds=second + 1), "QPS", limits)
     assert state.boost_us == 250_000 and state.boost_at == micros(START + timedelta(seconds=4))
     from spam_blocker.domain.rate_window import boost_at_time
@@ -114,7 +115,8 @@ def test_a_grant_is_too_late_once_more_than_the_margin_and_boost_has_passed():
     assert not too_late(state, START + timedelta(milliseconds=50), limits)
     assert too_late(state, START + timedelta(milliseconds=51), limits)
     assert not too_late(WindowState(), START, limits)
-    boosted = penalize(state, START + timedelta(seconds=1), "QPS", limits)  # a 429 widens the window by 50 ms
-    _, boosted = decide(boosted, START + timedelta(seconds=1), limits)
-    assert not too_late(boosted, START + timedelta(seconds=1, milliseconds=95), limits)
-    assert too_late(boosted, START + timedelta(seconds=1, milliseconds=101), limits)
+    armed = penalize(state, START + timedelta(seconds=1), "QPS", limits)
+    boosted = penalize(armed, START + timedelta(seconds=2), "QPS", limits)  # a second 429 widens it by 50 ms
+    _, boosted = decide(boosted, START + timedelta(seconds=2), limits)
+    assert not too_late(boosted, START + timedelta(seconds=2, milliseconds=95), limits)
+    assert too_late(boosted, START + timedelta(seconds=2, milliseconds=101), limits)
