@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from spam_blocker.clock import Clock, iso
 from spam_blocker.domain.block_request import BlockRequest
 from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
-from spam_blocker.observability import logger
+from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStateStore, StoreConflict, StoreUnavailable, ZoomPhone
 from spam_blocker.services.blocked_list_index import LIST_CATEGORY, SETTLE, BlockedListIndex
 from spam_blocker.services.coverage import PREFIX, covering_keys
@@ -169,6 +169,7 @@ class ExecuteBlock:
         except PermitExpired as exc:  # never sent: the permit aged past the margin on its way out
             self._release(claimed, doubt=None, refund=True)
             logger.info("permit ran out before the POST left; not sent", extra={"block_id": key.as_id()})
+            metrics.add_metric(name="PermitsUnusedLate", unit="Count", value=1)
             return Outcome(Result.LIMITED, detail=describe(exc), retry_at=self._clock.now(), category=WRITE_CATEGORY,
                            limit_reason="qps")
         except ZoomRateLimited as exc:
