@@ -18,7 +18,7 @@ someone else's successful write, so in a frozen window an instance loses at most
 `max_rounds` exceeds that, and the thread test can demand exactly the allowance.
 
 `foresee` is that cached refusal on its own, for a caller that would write something before asking
-(the blocker's claim). A grant whose write returned later than the margin allows (`rate_window.too_late`)
+(the blocker's claim). A grant whose write returned after its own `send_by` (grant time + margin + boost)
 is left unused: its request could reach Zoom beside the next window's. It stays counted; the caller asks
 again at once (metric PermitsUnusedLate).
 
@@ -46,7 +46,6 @@ from spam_blocker.domain.rate_window import (
     decide,
     in_window,
     penalize,
-    too_late,
 )
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import StoreConflict, StoreUnavailable
@@ -95,12 +94,12 @@ class DynamoRateLimiter:
             if new_state is None:
                 return grant
             try:
-                written = self._write(category, state, new_state, now)
+                self._write(category, state, new_state, now)
             except _Conflict as conflict:
                 state = self._adopt(category, conflict.item)
                 continue
-            if self._clock is not None and too_late(written, self._clock.now(), limits):
-                late = self._clock.now()
+            late = self._clock.now() if self._clock is not None else None
+            if late is not None and grant.send_by is not None and late > grant.send_by:
                 logger.info("permit left unused: granted too long ago", extra={
                     "category": category, "late_ms": round((late - now).total_seconds() * 1000, 1)})
                 metrics.add_metric(name="PermitsUnusedLate", unit="Count", value=1)
@@ -166,7 +165,7 @@ class DynamoRateLimiter:
             if known is None or state.version >= known.version:
                 self._cache[category] = state
 
-    def _write(self, category: str, old: WindowState, new: WindowState, now: datetime) -> WindowState:
+    def _write(self, category: str, old: WindowState, new: WindowState, now: datetime) -> None:
         written = replace(new, version=old.version + 1)
         kwargs: dict[str, Any] = {
             "TableName": self.table_name, "Item": _to_item(self.key(category), written, now),
@@ -180,7 +179,6 @@ class DynamoRateLimiter:
         with _translate(self.key(category)):
             self._client.put_item(**kwargs)
         self._remember(category, written)
-        return written
 
 
 def _to_item(key: str, state: WindowState, now: datetime) -> dict[str, Any]:

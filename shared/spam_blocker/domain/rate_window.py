@@ -154,17 +154,6 @@ def _lateness_us(state: WindowState, granted_at: int, limits: WindowLimits) -> i
     return limits.span_us + boost_at_time(state, granted_at, limits) - round(limits.window_s * US)
 
 
-def too_late(state: WindowState, now: datetime, limits: WindowLimits) -> bool:
-    """Whether the newest grant in `state` (just written by the caller) is too old to use at `now`: the
-    margin (and any boost) is all the lateness the window allows for between a grant's recorded time and
-    its request reaching Zoom. A write that took longer than that (a slow store, a paused process) would
-    send a request Zoom may count beside the next window's: the permit is better left unused."""
-    if not state.grants:
-        return False
-    granted_at = state.grants[-1]
-    return micros(now) - granted_at > _lateness_us(state, granted_at, limits)
-
-
 def penalize(state: WindowState, until: datetime, limit_type: str,
              limits: WindowLimits | None = None) -> WindowState | None:
     """Refuse every permit until `until` (and, for a per-second 429 with `limits`, widen the window);

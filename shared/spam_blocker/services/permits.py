@@ -46,14 +46,12 @@ class Permits:
                 with self._lock:
                     self.taken += 1
                 return grant
-            wait = (grant.retry_at - now).total_seconds() if grant.retry_at else None
+            wait = self._pacing_wait(grant, now, budget)
             rounds += 1
-            if (grant.reason != QPS or wait is None or wait > budget or self._sleep is None
-                    or rounds > MAX_PACING_ROUNDS):
+            if wait is None or rounds > MAX_PACING_ROUNDS:
                 with self._lock:
                     self._refused[category] = grant
                 return grant
-            wait = max(wait, 0.0)
             self._sleep(wait)
             budget -= wait
             with self._lock:
@@ -72,14 +70,19 @@ class Permits:
         if known is not None:
             return known
         grant = self._limiter.foresee(category, now)
-        if grant is None:
-            return None
-        wait = (grant.retry_at - now).total_seconds() if grant.retry_at else None
-        if grant.reason == QPS and wait is not None and wait <= self._max_wait_s and self._sleep is not None:
-            return None  # take() will wait for it
+        if grant is None or self._pacing_wait(grant, now, self._max_wait_s) is not None:
+            return None  # take() may grant, or will wait for it
         with self._lock:
             self._refused[category] = grant
         return grant
+
+    def _pacing_wait(self, refusal: RateGrant, now: datetime, budget: float) -> float | None:
+        """How long to wait for a permit instead of giving up, or None: pacing is only for a full window
+        (never a penalty or the daily allowance) and within `budget`."""
+        if refusal.reason != QPS or refusal.retry_at is None or self._sleep is None:
+            return None
+        wait = (refusal.retry_at - now).total_seconds()
+        return max(wait, 0.0) if wait <= budget else None
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         """Zoom answered 429: no instance asks for `category` before `until` (this one neither)."""

@@ -16,7 +16,6 @@ from spam_blocker.domain.rate_window import (
     micros,
     next_reset,
     penalize,
-    too_late,
 )
 
 START = datetime(2026, 11, 20, 23, 59, 50, tzinfo=UTC)
@@ -108,15 +107,16 @@ def test_a_caller_with_an_older_clock_is_judged_at_the_newest_grant():
     assert not refused.granted and refused.retry_at == START + timedelta(seconds=3.0)
 
 
-def test_a_grant_is_too_late_once_more_than_the_margin_and_boost_has_passed():
+def test_a_grant_must_be_sent_within_the_margin_and_boost():
     limits = WindowLimits(per_second=20, margin_s=0.05, boost_max_s=0.25)
     grant, state = decide(WindowState(), START, limits)
     assert grant.granted
-    assert not too_late(state, START + timedelta(milliseconds=50), limits)
-    assert too_late(state, START + timedelta(milliseconds=51), limits)
-    assert not too_late(WindowState(), START, limits)
+    assert not START + timedelta(milliseconds=50) > grant.send_by
+    assert START + timedelta(milliseconds=51) > grant.send_by
     armed = penalize(state, START + timedelta(seconds=1), "QPS", limits)
     boosted = penalize(armed, START + timedelta(seconds=2), "QPS", limits)  # a second 429 widens it by 50 ms
-    _, boosted = decide(boosted, START + timedelta(seconds=2), limits)
-    assert not too_late(boosted, START + timedelta(seconds=2, milliseconds=95), limits)
-    assert too_late(boosted, START + timedelta(seconds=2, milliseconds=101), limits)
+    grant, _ = decide(boosted, START + timedelta(seconds=2), limits)
+    assert not START + timedelta(seconds=2, milliseconds=95) > grant.send_by
+    assert START + timedelta(seconds=2, milliseconds=101) > grant.send_by
+    refused, _ = decide(boosted, START + timedelta(seconds=1, milliseconds=500), limits)
+    assert not refused.granted and refused.send_by is None  # only a permit has a deadline
