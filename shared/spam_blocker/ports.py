@@ -41,9 +41,12 @@ class Grant(Protocol):
 class RateLimiter(Protocol):
     """Shared by every instance: one permit per Zoom request, per account and category."""
 
-    def acquire(self, category: str, now: datetime) -> Grant: ...
+    def acquire(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> Grant:
+        """A permit now, or (when the caller may wait) reserved for when one frees (`send_at`), or when
+        to ask again."""
+        ...
     def penalize(self, category: str, until: datetime, limit_type: str) -> None: ...
-    def foresee(self, category: str, now: datetime) -> Grant | None:
+    def foresee(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> Grant | None:
         """A refusal certain from what this instance already knows (no store call), else None."""
         ...
 

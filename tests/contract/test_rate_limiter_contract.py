@@ -157,6 +157,45 @@ def test_threads_on_one_key_get_exactly_the_allowance(make, shared_instance):
     assert results.count(True) == 20 and len(results) == 60
 
 
+def test_instances_that_may_wait_reserve_distinct_times_within_their_wait(make):
+    """60 threads on a frozen clock, each may wait 0.5 s: 20 permits now, and reservations for the
+    next window at distinct times no later than the wait, none beyond the allowance of any span."""
+    clock = ManualClock(START)
+    barrier = threading.Barrier(60)
+    grants = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        limiter = make()
+        barrier.wait()
+        grant = limiter.acquire("Light", clock.now(), wait_up_to_s=0.5)
+        with lock:
+            grants.append(grant)
+
+    threads = [threading.Thread(target=worker) for _ in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    granted = sorted(g.send_at for g in grants if g.granted)
+    assert len(granted) == 20 and all(START <= t <= START + timedelta(seconds=0.5) for t in granted)
+    refused = [g for g in grants if not g.granted]
+    assert all(g.reason == "qps" and g.retry_at > START for g in refused)
+
+
+def test_a_reservation_is_counted_by_the_next_caller(make):
+    a, b = make(), make()
+    for _ in range(20):
+        assert a.acquire("Light", START).granted
+    reserved = a.acquire("Light", START + timedelta(seconds=0.9), wait_up_to_s=0.2)
+    assert reserved.granted and reserved.send_at == START + timedelta(seconds=1)
+    # b at 1.0 s sees the 19 permits left of START's... none: all 20 left the window at 1.0 s, so b
+    # has 19 places beside the reservation, and the 20th is refused until the reservation leaves.
+    got = [b.acquire("Light", START + timedelta(seconds=1)) for _ in range(20)]
+    assert [g.granted for g in got] == [True] * 19 + [False]
+    assert got[-1].retry_at == START + timedelta(seconds=2)
+
+
 # --- DynamoDB-only --------------------------------------------------------------------------------------
 
 class _Counting:

@@ -44,7 +44,7 @@ class InMemoryRateLimiter:
     def key(self, category: str) -> str:
         return f"{self.account}#{category}"
 
-    def acquire(self, category: str, now: datetime) -> RateGrant:
+    def acquire(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant:
         limits = self._limits(category)
         with self.backend.lock:
             scripted = self._scripted.get(category)
@@ -52,17 +52,17 @@ class InMemoryRateLimiter:
                 grant = scripted.pop(0)
             else:
                 state = self.backend.states.get(self.key(category), WindowState())
-                grant, new_state = decide(state, now, limits)
+                grant, new_state = decide(state, now, limits, wait_up_to_s=wait_up_to_s)
                 if new_state is not None:
                     self.backend.states[self.key(category)] = new_state
             counts = self.granted if grant.granted else self.denied
             counts[category] = counts.get(category, 0) + 1
             return grant
 
-    def foresee(self, category: str, now: datetime) -> RateGrant | None:
+    def foresee(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant | None:
         if self._scripted.get(category):
             return None  # a scripted refusal is for acquire
-        grant, _ = decide(self.state(category), now, self._limits(category))
+        grant, _ = decide(self.state(category), now, self._limits(category), wait_up_to_s=wait_up_to_s)
         return None if grant.granted else grant
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:

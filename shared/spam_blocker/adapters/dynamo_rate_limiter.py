@@ -9,7 +9,8 @@
     boost_us, boost_at N,N  window widening after a per-second 429 (µs) and when it was set (µs)
     ttl            N   epoch seconds: an idle row ages out after a few days
 
-`acquire` applies `rate_window.decide` to the state and writes the result with one conditional PutItem.
+`acquire` applies `rate_window.decide` to the state and writes the result with one conditional PutItem
+(with `wait_up_to_s`, a full window yields a reservation: a permit at the time one frees, `send_at`).
 Each instance caches the last state it saw per category: a cached state can only *under*-count (grants
 and penalties only add up), so a denial computed from it is final and costs no DynamoDB call, and a
 grant computed from it is tried directly as a conditional write. A lost race returns the current item
@@ -84,13 +85,13 @@ class DynamoRateLimiter:
 
     # --- ports.RateLimiter ---------------------------------------------------------------------------
 
-    def acquire(self, category: str, now: datetime) -> RateGrant:
+    def acquire(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant:
         limits = self._limits(category)
         state = self._cached(category)
         for _ in range(self._max_rounds):
             if self._clock is not None:
                 now = max(now, self._clock.now())
-            grant, new_state = decide(state, now, limits)
+            grant, new_state = decide(state, now, limits, wait_up_to_s=wait_up_to_s)
             if new_state is None:
                 return grant
             try:
@@ -107,10 +108,10 @@ class DynamoRateLimiter:
             return grant
         return RateGrant(False, now + CONTENTION_RETRY, QPS)
 
-    def foresee(self, category: str, now: datetime) -> RateGrant | None:
+    def foresee(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant | None:
         """The cached state's refusal (final, as the cache only under-counts), or None: no DynamoDB call.
         A caller that would otherwise write before asking (the blocker's claim) skips that write."""
-        grant, _ = decide(self._cached(category), now, self._limits(category))
+        grant, _ = decide(self._cached(category), now, self._limits(category), wait_up_to_s=wait_up_to_s)
         return None if grant.granted else grant
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:

@@ -15,10 +15,12 @@ RATE_LIMIT_BOOST_MAX_S              each per-second 429 after the first within 5
                                     window by 50 ms (fading over 5 min), up to this much; default 0.25,
                                     0 = never
 PACING_MAX_WAIT_MS                  wait up to this long in the handler for a permit of a full window
-                                    (never on a 429, a penalty or the daily limit); default 250. SQS
+                                    (never on a 429, a penalty or the daily limit); default 250. The
+                                    limiter reserves the permit for the time it frees, so waiting
+                                    instances take successive times instead of racing for one. SQS
                                     visibility is whole seconds, so a record refused for a permit that
                                     frees in 50 ms would otherwise leave for a second or more: 16
-                                    instances then reach ~0.8 of the allowance instead of >= 0.9
+                                    instances then reach ~0.85 of the allowance instead of >= 0.9
                                     (benchmarks/bench_blocker.py). 0 = never wait.
 RETIRE_COVERED_NUMBERS              remove our number blocks a new prefix block covers; default false
 PENDING_STALE_AFTER_S               a pending claim older than this is abandoned and taken over; must exceed

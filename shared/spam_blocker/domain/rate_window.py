@@ -14,6 +14,12 @@ sees at most `limit` of our requests. When the log is full the answer is the exa
 the grant `capacity` places back, plus `span`. The daily count resets at 00:00 GMT. A 429 from Zoom
 becomes a penalty (`blocked_until`) that refuses every permit of the category until then.
 
+A caller that may wait (`wait_up_to_s`, the blocker's pacing) is granted that future time instead of a
+refusal: a reservation, recorded in the log at the time it frees (`send_at`), so the next caller counts
+it and reserves the time after. Without reservations every waiting instance would wake when the same
+permit frees and race for it: one write wins and the others fail their condition (at 16 instances
+about six failed writes per permit, a thundering herd).
+
 Repeated per-second 429s mean our requests reach Zoom less evenly than the margin allows for (jitter,
 another app of the account, a counting we did not guess). So they widen the window for everyone: the
 first 429 (a burst within one second counts once) only arms the widening, as one stalled request can
@@ -100,6 +106,8 @@ class RateGrant:
     # A granted permit is good until then: its request must leave before (the margin, and any boost, is
     # all the lateness the window allows for between a grant's recorded time and its request at Zoom).
     send_by: datetime | None = None
+    # The grant's recorded time: its request must not leave before (a reservation's is in the future).
+    send_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -122,15 +130,19 @@ def boost_at_time(state: WindowState, t: int, limits: WindowLimits) -> int:
     return max(0, round(state.boost_us * left))
 
 
-def decide(state: WindowState, now: datetime, limits: WindowLimits) -> tuple[RateGrant, WindowState | None]:
+def decide(state: WindowState, now: datetime, limits: WindowLimits, *,
+           wait_up_to_s: float = 0.0) -> tuple[RateGrant, WindowState | None]:
     """Grant a permit at `now` (and the state to store), or say when to ask again (nothing to store).
+    When the window is full but a permit frees within `wait_up_to_s`, that permit is granted (reserved)
+    at the time it frees, never for a penalty or the daily limit.
 
-    The log is kept monotonic: a caller whose `now` is older than the newest grant (it read its clock,
-    then lost time waiting for the store, or its clock runs behind) is judged and recorded at the newest
-    grant's time. Its request cannot leave before that grant was stored anyway, and judging it at its own
-    older time would count against a log already pruned by the later writer: an over-grant.
+    The log is kept monotonic: a caller whose `now` is older than the newest grant (a reservation, or its
+    clock runs behind) is judged and recorded at the newest grant's time, as judging it at its own older
+    time would count against a log already pruned by the later writer: an over-grant. Its request must
+    then wait for that time (`send_at`), so it is granted only if it may wait that long.
     """
-    t = max(micros(now), state.grants[-1] if state.grants else 0)
+    now_us = micros(now)
+    t = max(now_us, state.grants[-1] if state.grants else 0)
     if state.blocked_until is not None and t < state.blocked_until:
         reason = DAILY if state.blocked_type == DAILY_LIMIT_TYPE else PENALTY
         return RateGrant(False, from_micros(state.blocked_until), reason), None
@@ -140,14 +152,23 @@ def decide(state: WindowState, now: datetime, limits: WindowLimits) -> tuple[Rat
         return RateGrant(False, next_reset(now), DAILY), None
     span = limits.span_us + boost_at_time(state, t, limits)
     recent = [g for g in state.grants if g > t - span]
+    budget_us = max(0, round(wait_up_to_s * US))
     if len(recent) >= limits.capacity:
-        frees_at = recent[len(recent) - limits.capacity] + span
-        return RateGrant(False, from_micros(max(frees_at, t + 1)), QPS), None
+        frees_at = max(recent[len(recent) - limits.capacity] + span, t + 1)
+        if frees_at - now_us > budget_us:
+            return RateGrant(False, from_micros(frees_at), QPS), None
+        # Reserved: at `frees_at` the window holds the `capacity - 1` grants after the freed one (a boost
+        # only fades, so the span there is no wider), and every grant in the log is earlier.
+        t = frees_at
+        recent = [g for g in recent if g > t - span]
+    elif t - now_us > budget_us:  # not full, but only from a later time than this caller may wait for
+        return RateGrant(False, from_micros(t), QPS), None
     recent.append(t)
     recent.sort()
     granted = replace(state, grants=tuple(recent), day=today, day_count=day_count + 1,
                       blocked_until=None, blocked_type=None)  # any penalty has passed
-    return RateGrant(True, None, OK, send_by=from_micros(t + _lateness_us(granted, t, limits))), granted
+    return RateGrant(True, None, OK, send_by=from_micros(t + _lateness_us(granted, t, limits)),
+                     send_at=from_micros(t)), granted
 
 
 def _lateness_us(state: WindowState, granted_at: int, limits: WindowLimits) -> int:

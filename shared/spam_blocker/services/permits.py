@@ -3,9 +3,9 @@
 - Once a category is refused, later requests in the same invocation get the same refusal until its
   `retry_at` without asking the limiter again: the rest of the batch is deferred, not attempted in vain.
 - Optional pacing: when the window is merely full (reason "qps") and a permit frees within
-  `max_wait_s`, wait for it (with the injected `sleep`) instead of deferring the message. Never for a
-  penalty (a 429) or the daily allowance. Off by default (`max_wait_s=0`); what was waited is measured
-  (`waited_s`, `waits`) for a metric.
+  `max_wait_s`, the limiter reserves it (`send_at`) and this waits for it (with the injected `sleep`)
+  instead of deferring the message. Never for a penalty (a 429) or the daily allowance. Off by default
+  (`max_wait_s=0`); what was waited is measured (`waited_s`, `waits`) for a metric.
 """
 
 from __future__ import annotations
@@ -37,12 +37,13 @@ class Permits:
         self.taken = 0
 
     def take(self, category: str) -> RateGrant:
-        budget = self._max_wait_s
+        budget = self._max_wait_s if self._sleep is not None else 0.0
         rounds = 0
         while True:
             now = self._clock.now()
-            grant = self._remembered(category, now) or self._limiter.acquire(category, now)
+            grant = self._remembered(category, now) or self._limiter.acquire(category, now, wait_up_to_s=budget)
             if grant.granted:
+                self._wait_until_sendable(grant)
                 with self._lock:
                     self.taken += 1
                 return grant
@@ -69,12 +70,24 @@ class Permits:
         known = self._remembered(category, now)
         if known is not None:
             return known
-        grant = self._limiter.foresee(category, now)
+        grant = self._limiter.foresee(category, now, wait_up_to_s=self._max_wait_s if self._sleep else 0.0)
         if grant is None or self._pacing_wait(grant, now, self._max_wait_s) is not None:
             return None  # take() may grant, or will wait for it
         with self._lock:
             self._refused[category] = grant
         return grant
+
+    def _wait_until_sendable(self, grant: RateGrant) -> None:
+        """A reserved permit (or one recorded at a later writer's time) is used from its `send_at` on."""
+        send_at = getattr(grant, "send_at", None)
+        if send_at is None or self._sleep is None:
+            return
+        wait = (send_at - self._clock.now()).total_seconds()
+        if wait > 0:
+            self._sleep(wait)
+            with self._lock:
+                self.waited_s += wait
+                self.waits += 1
 
     def _pacing_wait(self, refusal: RateGrant, now: datetime, budget: float) -> float | None:
         """How long to wait for a permit instead of giving up, or None: pacing is only for a full window

@@ -56,13 +56,13 @@ class ReconcileStore(BlockStateStore, BlockInventory, Protocol):
 class NoLimits:
     """A RateLimiter that always grants: for callers without a shared limiter (the local runner's start)."""
 
-    def acquire(self, category: str, now: datetime) -> RateGrant:
+    def acquire(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant:
         return RateGrant(True)
 
     def penalize(self, category: str, until: datetime, limit_type: str) -> None:
         return None
 
-    def foresee(self, category: str, now: datetime) -> RateGrant | None:
+    def foresee(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant | None:
         return None
 
 

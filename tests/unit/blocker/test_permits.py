@@ -75,3 +75,23 @@ def test_a_foreseen_wait_within_the_pacing_budget_is_left_to_take():
     permits = Permits(limiter, clock, max_wait_s=0.25, sleep=clock.advance)
     assert permits.foreseen("Light") is None  # frees in 0.2 s: take() waits for it
     assert permits.take("Light").granted and clock.now() == START + timedelta(seconds=1)
+
+
+def test_a_reserved_permit_is_waited_for_until_the_time_it_frees():
+    clock, limiter = ManualClock(START), InMemoryRateLimiter()
+    full_window(limiter, clock)
+    clock.advance(0.9)
+    slept = []
+    permits = Permits(limiter, clock, max_wait_s=0.25, sleep=lambda s: (slept.append(s), clock.advance(s)))
+    grant = permits.take("Light")
+    assert grant.granted and grant.send_at == START + timedelta(seconds=1)
+    assert slept == [pytest.approx(0.1)] and clock.now() == START + timedelta(seconds=1)
+    assert permits.waits == 1 and permits.waited_s == pytest.approx(0.1)
+
+
+def test_without_pacing_nothing_is_reserved():
+    clock, limiter = ManualClock(START), InMemoryRateLimiter()
+    full_window(limiter, clock)
+    clock.advance(0.9)
+    refused = Permits(limiter, clock).take("Light")
+    assert not refused.granted and refused.retry_at == START + timedelta(seconds=1)

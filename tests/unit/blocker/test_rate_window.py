@@ -95,16 +95,61 @@ def test_widening_grows_per_burst_of_429s_up_to_its_cap_and_fades_linearly():
 
 def test_a_caller_with_an_older_clock_is_judged_at_the_newest_grant():
     """A later writer pruned grants the older caller's window still needs (0.5 s and 0.9 s, capacity 2):
-    judged at its own 1.0 s it would add a third grant to (0.0, 1.0]; judged at 2.0 s it adds none there."""
+    judged at its own 1.0 s it would add a third grant to (0.0, 1.0]; judged at 2.0 s it adds none there.
+    So it is recorded at 2.0 s and must not send before: granted only if it may wait that long."""
     limits = WindowLimits(per_second=2)
     state = WindowState()
     for at in (0.5, 0.9, 2.0):
         _, state = decide(state, START + timedelta(seconds=at), limits)
     assert state.grants == (micros(START + timedelta(seconds=2.0)),)  # 0.5 and 0.9 pruned at 2.0
-    grant, later = decide(state, START + timedelta(seconds=1.0), limits)
-    assert grant.granted and later.grants == (micros(START + timedelta(seconds=2.0)),) * 2
-    refused, _ = decide(later, START + timedelta(seconds=1.0), limits)
+    refused, _ = decide(state, START + timedelta(seconds=1.0), limits)
+    assert not refused.granted and refused.retry_at == START + timedelta(seconds=2.0)
+    grant, later = decide(state, START + timedelta(seconds=1.0), limits, wait_up_to_s=1.0)
+    assert grant.granted and grant.send_at == START + timedelta(seconds=2.0)
+    assert later.grants == (micros(START + timedelta(seconds=2.0)),) * 2
+    refused, _ = decide(later, START + timedelta(seconds=1.0), limits, wait_up_to_s=1.0)
     assert not refused.granted and refused.retry_at == START + timedelta(seconds=3.0)
+
+
+def test_a_caller_that_may_wait_reserves_the_time_a_permit_frees_and_the_next_one_the_time_after():
+    limits = WindowLimits(per_second=2, margin_s=0.05)
+    state = WindowState()
+    for at in (0.0, 0.3):
+        _, state = decide(state, START + timedelta(seconds=at), limits)
+    now = START + timedelta(seconds=0.9)
+    assert not decide(state, now, limits, wait_up_to_s=0.1)[0].granted  # frees at 1.05: 0.15 s away
+    first, state = decide(state, now, limits, wait_up_to_s=0.2)
+    assert first.granted and first.send_at == START + timedelta(seconds=1.05)
+    assert first.send_by == START + timedelta(seconds=1.10)
+    second, state = decide(state, now, limits, wait_up_to_s=0.5)  # 0.3 + 1.05
+    assert second.granted and second.send_at == START + timedelta(seconds=1.35)
+    third, _ = decide(state, now, limits, wait_up_to_s=0.5)  # the window after 1.05 is full until 2.10
+    assert not third.granted and third.retry_at == START + timedelta(seconds=2.10)
+    penalized = penalize(state, START + timedelta(seconds=3.0), "QPS")
+    refused, _ = decide(penalized, now, limits, wait_up_to_s=5.0)  # never reserved through a penalty
+    assert (refused.granted, refused.reason) == (False, "penalty")
+
+
+@settings(max_examples=150, deadline=None)
+@given(per_second=st.integers(1, 30), margin_ms=st.integers(0, 200), wait_ms=st.integers(0, 600),
+       gaps=st.lists(st.integers(0, 300_000), min_size=1, max_size=200))
+def test_reservations_never_put_more_than_the_capacity_in_any_span_of_send_times(per_second, margin_ms,
+                                                                               wait_ms, gaps):
+    limits = WindowLimits(per_second=per_second, margin_s=margin_ms / 1000)
+    state, sent, now = WindowState(), [], START
+    for gap in gaps:
+        now += timedelta(microseconds=gap)
+        grant, new_state = decide(state, now, limits, wait_up_to_s=wait_ms / 1000)
+        if grant.granted:
+            assert now <= grant.send_at <= now + timedelta(milliseconds=wait_ms)
+            state = new_state
+            sent.append(grant.send_at)
+        else:
+            assert grant.retry_at > now
+    sent.sort()
+    span = timedelta(microseconds=limits.span_us)
+    for i, t in enumerate(sent):
+        assert sum(1 for u in sent[i:] if u < t + span) <= limits.capacity
 
 
 def test_a_grant_must_be_sent_within_the_margin_and_boost():
