@@ -330,3 +330,22 @@ def test_foreseeing_costs_no_dynamodb_call():
         client.calls.clear()
         assert limiter.foresee("Light", START) is not None and limiter.foresee("Light", START).reason == "qps"
         assert client.calls == []
+
+
+def test_a_caller_that_may_wait_gets_its_permit_recorded_a_slow_write_ahead_and_uses_it():
+    with mock_aws():
+        clock = ManualClock(START)
+        client = _SlowWrites(boto3.client("dynamodb", region_name="us-east-1"), clock)
+        create_table(client, "rate", RATE_LIMIT_TABLE)
+        limits = limits_for_plan(PLANS["pro"], margin_s=0.05)
+        limiter = DynamoRateLimiter(client, "rate", account="acct-1", limits=limits, clock=clock)
+        client.delay_s = 0.08  # every write outlasts the margin
+        assert limiter.lead_s(0.25) == 0.0  # nothing measured yet
+        assert not limiter.acquire("Light", clock.now()).granted  # unused: it came back too late
+        assert limiter.lead_s(0.25) == pytest.approx(0.08) and limiter.lead_s(0.0) == 0.0
+        assert limiter.lead_s(0.05) == pytest.approx(0.05)  # never beyond what the caller may wait
+        asked = clock.now()
+        grant = limiter.acquire("Light", asked, wait_up_to_s=0.25)
+        assert grant.granted and grant.send_at == asked + timedelta(seconds=0.08)  # recorded ahead
+        assert clock.now() <= grant.send_by  # the write came back in time: the permit is good
+        assert not limiter.acquire("Light", clock.now()).granted  # a caller that cannot wait: no lead

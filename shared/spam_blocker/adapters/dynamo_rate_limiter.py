@@ -18,6 +18,10 @@ grant computed from it is tried directly as a conditional write. A lost race ret
 someone else's successful write, so in a frozen window an instance loses at most `capacity` races:
 `max_rounds` exceeds that, and the thread test can demand exactly the allowance.
 
+A caller that may wait has its permit recorded a little ahead (the lead: about this instance's slow
+write latency, p90 of its last writes, at most `LEAD_CAP`) and waits for it (`send_at`): the write's own
+round trip then no longer eats into the margin, and permits are not left unused on a slow store.
+
 `foresee` is that cached refusal on its own, for a caller that would write something before asking
 (the blocker's claim). A grant whose write returned after its own `send_by` (grant time + margin + boost)
 is left unused: its request could reach Zoom beside the next window's. It stays counted; the caller asks
@@ -31,6 +35,7 @@ retries later).
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -53,6 +58,8 @@ from spam_blocker.ports import StoreConflict, StoreUnavailable
 
 IDLE_TTL = timedelta(days=3)
 CONTENTION_RETRY = timedelta(milliseconds=20)
+LEAD_CAP_S = 0.1
+LATENCY_SAMPLES = 16
 
 
 
@@ -79,6 +86,7 @@ class DynamoRateLimiter:
         self._clock = clock  # when given, a lost race decides again at the time it is retried
         self._cache: dict[str, WindowState] = {}
         self._lock = threading.Lock()
+        self._write_latencies: deque[float] = deque(maxlen=LATENCY_SAMPLES)  # seconds, by the injected clock
 
     def key(self, category: str) -> str:
         return f"{self.account}#{category}"
@@ -88,10 +96,11 @@ class DynamoRateLimiter:
     def acquire(self, category: str, now: datetime, *, wait_up_to_s: float = 0.0) -> RateGrant:
         limits = self._limits(category)
         state = self._cached(category)
+        lead = self.lead_s(wait_up_to_s)
         for _ in range(self._max_rounds):
             if self._clock is not None:
                 now = max(now, self._clock.now())
-            grant, new_state = decide(state, now, limits, wait_up_to_s=wait_up_to_s)
+            grant, new_state = decide(state, now + timedelta(seconds=lead), limits, wait_up_to_s=wait_up_to_s - lead)
             if new_state is None:
                 return grant
             try:
@@ -127,6 +136,15 @@ class DynamoRateLimiter:
             except _Conflict as conflict:
                 state = self._adopt(category, conflict.item)
         raise StoreUnavailable(f"rate limit {self.key(category)}: penalty not recorded (contention)")
+
+    def lead_s(self, wait_up_to_s: float) -> float:
+        """How far ahead of now a permit is recorded for a caller that may wait this long."""
+        with self._lock:
+            samples = sorted(self._write_latencies)
+        if not samples or wait_up_to_s <= 0:
+            return 0.0
+        slow = samples[min(len(samples) - 1, int(len(samples) * 0.9))]
+        return max(0.0, min(slow, LEAD_CAP_S, wait_up_to_s))
 
     # --- inspection ----------------------------------------------------------------------------------
 
@@ -177,8 +195,14 @@ class DynamoRateLimiter:
         else:
             kwargs["ConditionExpression"] = "version = :v"
             kwargs["ExpressionAttributeValues"] = {":v": {"N": str(old.version)}}
-        with _translate(self.key(category)):
-            self._client.put_item(**kwargs)
+        started = self._clock.now() if self._clock is not None else None
+        try:
+            with _translate(self.key(category)):
+                self._client.put_item(**kwargs)
+        finally:
+            if started is not None:
+                with self._lock:
+                    self._write_latencies.append((self._clock.now() - started).total_seconds())
         self._remember(category, written)
 
 
