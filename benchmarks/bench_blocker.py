@@ -27,8 +27,10 @@ so the smart figures read as ratios against it.
 
 The process mode (`blocker_processes`) is the faithful topology, but on a 2-core machine it measures
 moto: one moto_server process serving 16 instances saturates (DynamoDB p50 30-55 ms instead of AWS's
-few ms), permits come back later than the limiter's margin and are left unused, and the figure falls to
-0.3-0.8 of the limit run to run. It is there for a machine with cores to spare; `make bench` runs threads.
+few ms). It found the limiter's thundering herd (every waiting instance woke for the same freed permit:
+2.5 failed conditional writes per good one, permits back later than the margin) and fell to 0.26-0.64
+of the limit; with reservations and the write-latency lead it reached 0.84 (900 numbers, 0 429s). It is
+there for a machine with cores to spare; `make bench` runs threads.
 """
 
 from __future__ import annotations
