@@ -378,11 +378,11 @@ def scenarios(quick: bool) -> list[Scenario]:
     processes = os.environ.get("BENCH_PROCESSES", "") not in ("", "0")
     return [
         Scenario("n1", workers=1, unique=n(24), covered=n(40)),
-        Scenario("n4", workers=4, unique=n(90), covered=n(150)),
+        Scenario("n4", workers=4, unique=n(180), covered=n(150)),
         # Enough work for 16 instances that ramp-up and the tail of a drained queue (the last deferred
         # records coming back) do not dominate the busy-span rate: 2,000 block requests, ~45 s at the limit.
         Scenario("n16", workers=16, unique=n(900), covered=n(200), deadline_s=120.0, processes=processes),
-        Scenario("n16_unpaced", workers=16, unique=n(240), covered=n(200), pacing_ms=UNPACED_MS,
+        Scenario("n16_unpaced", workers=16, unique=n(160), covered=n(200), pacing_ms=UNPACED_MS,
                  processes=processes),
         Scenario("n16_faults", workers=16, unique=n(100), covered=n(150), faults=True),
         Scenario("naive_n16", workers=16, unique=n(40), covered=n(60), naive=True),

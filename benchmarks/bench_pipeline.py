@@ -22,7 +22,7 @@ The same run gives the end-to-end exactly-once figures: requests spent per creat
 429s included, and every lookup listing; not the one adoption listing at start, not OAuth, not the
 DELETEs of unblocks, shown apart), duplicate entries, 429 share of all API requests, dead letters.
 
-Scale. A larger generated file (a company of 90-99 people over months; 8,000 events, quick: 3,000) through the real
+Scale. A larger generated file (a company of 90-99 people over months; 6,000 events, quick: 3,000) through the real
 command, `python -m local.cli run --events FILE --own-numbers FILE --summary-json FILE --quiet`, in a child
 process with its own emulator: events/second of the whole run (`duration_s` of its summary: moto start,
 adoption listing, feeding, scoring, blocking, the closing reports) and the child's peak RSS
@@ -317,7 +317,7 @@ def scale_run(count: int, seed: int = SEED) -> dict[str, Any]:
 
 def run(quick: bool = False) -> dict[str, Any]:
     figures = latency_run(600 if quick else 2500)
-    figures.update(scale_run(3_000 if quick else 8_000))
+    figures.update(scale_run(3_000 if quick else 6_000))
     return figures
 
 
