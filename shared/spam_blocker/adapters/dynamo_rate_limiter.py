@@ -19,7 +19,7 @@ someone else's successful write, so in a frozen window an instance loses at most
 `max_rounds` exceeds that, and the thread test can demand exactly the allowance.
 
 A caller that may wait has its permit recorded a little ahead (the lead: about this instance's slow
-write latency, p90 of its last writes, at most `LEAD_CAP`) and waits for it (`send_at`): the write's own
+write latency, p90 of its last writes, at most `LEAD_CAP_S`) and waits for it (`send_at`): the write's own
 round trip then no longer eats into the margin, and permits are not left unused on a slow store.
 
 `foresee` is that cached refusal on its own, for a caller that would write something before asking

@@ -18,7 +18,8 @@ A caller that may wait (`wait_up_to_s`, the blocker's pacing) is granted that fu
 refusal: a reservation, recorded in the log at the time it frees (`send_at`), so the next caller counts
 it and reserves the time after. Without reservations every waiting instance would wake when the same
 permit frees and race for it: one write wins and the others fail their condition (at 16 instances
-about six failed writes per permit, a thundering herd).
+about six failed writes per permit, a thundering herd). Reservations reach at most the pacing wait
+(250 ms) ahead, so a 429 penalty recorded meanwhile can meet at most that much already reserved.
 
 Repeated per-second 429s mean our requests reach Zoom less evenly than the margin allows for (jitter,
 another app of the account, a counting we did not guess). So they widen the window for everyone: the
