@@ -72,7 +72,7 @@ class Policy:
     # share of its calls short, and nothing legitimate about it. Fan-out alone never blocks a number: it adds
     # pattern_points to a score that also needs a human report.
     pattern_min_callees: float = 2.5
-    pattern_min_short_ratio: float = 0.8
+    pattern_min_short_ratio: float = 0.85
     pattern_points: float = 1.0
 
     # Legitimacy subtracted from a number's score, per (decayed) contribution.
