@@ -16,6 +16,7 @@ from spam_blocker.wiring.blocker import BlockerDeps, get_deps
 
 def handle(event: dict[str, Any], context: Any, deps: BlockerDeps) -> dict[str, Any]:
     batch = deps.batch(request_id=getattr(context, "aws_request_id", "local"))
+    batch.prefetch(event.get("Records") or [])
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     try:
         return process_partial_response(event=event, record_handler=batch.handle, processor=processor,

@@ -8,7 +8,9 @@
 
 Records run in order with one `Permits` for the whole batch: once a category is refused, the rest of the
 batch is deferred without asking the limiter or calling Zoom again. Nothing here sleeps (pacing, if
-configured, is bounded inside Permits and reported as PacingWaitMs).
+configured, is bounded inside Permits and reported as PacingWaitMs). `prefetch` reads the Blocks rows of
+the whole batch at once (one BatchGetItem rather than one per record); a record whose block (or a prefix over
+it) an earlier record of the batch touched reads its own again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from spam_blocker.clock import Clock
 from spam_blocker.domain.block_request import BlockRequest
 from spam_blocker.observability import logger, metrics
 from spam_blocker.services.deferral import DeferralPolicy, plan_deferral
-from spam_blocker.services.execute_block import ExecuteBlock
+from spam_blocker.services.coverage import covering_keys
+from spam_blocker.services.execute_block import ExecuteBlock, StateSnapshot
 from spam_blocker.services.outcomes import Outcome, Result
 from spam_blocker.services.permits import Permits
 
@@ -73,6 +76,18 @@ class BlockerBatch:
         self._request_id = request_id
         self._on_outcome = on_outcome
         self.outcomes: list[Outcome] = []
+        self._snapshot: StateSnapshot | None = None
+        self._touched: set[Any] = set()
+
+    def prefetch(self, records: list[dict[str, Any]]) -> None:
+        """Read the Blocks rows of every valid block request in the batch (raw SQS records) at once."""
+        requests = []
+        for record in records:
+            try:
+                requests.append(BlockRequest.model_validate_json(record.get("body") or ""))
+            except ValidationError:
+                continue  # rejected with its reason when its turn comes
+        self._snapshot = self._executor.snapshot(requests)
 
     def handle(self, record: Any) -> str:
         """The BatchProcessor record handler: returns when the record is done, raises to report it failed."""
@@ -84,8 +99,12 @@ class BlockerBatch:
             except ValidationError as exc:
                 return self._reject(record, exc)
             logger.thread_safe_append_keys(block_id=request.key.as_id(), action=request.action)
+            # An earlier record of the batch may have changed this block or one over it: read afresh.
+            looked_at = {request.key, *covering_keys(request.key)}
+            snapshot = self._snapshot if not looked_at & self._touched else None
+            self._touched.add(request.key)
             outcome = self._executor.execute(request, attempt_id=f"{self._request_id}:{record.message_id}",
-                                             permits=self.permits)
+                                             permits=self.permits, snapshot=snapshot)
             self.outcomes.append(outcome)
             self._count(outcome)
             if self._on_outcome is not None:

@@ -30,11 +30,12 @@ settled through step 2; an external entry is never touched; a pending one is can
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from spam_blocker.clock import Clock, iso
-from spam_blocker.domain.block_request import BlockRequest
+from spam_blocker.domain.block_request import BlockKey, BlockRequest
 from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStateStore, StoreConflict, StoreUnavailable, ZoomPhone
@@ -78,6 +79,21 @@ class _Settled:
     theirs: str | None = None
 
 
+@dataclass(frozen=True)
+class StateSnapshot:
+    """Blocks rows read together for a whole batch (one BatchGetItem instead of one per record). `keys`
+    were all read, so a key missing from `records` has no row. As fresh as the batch's start."""
+
+    keys: frozenset[BlockKey]
+    records: Mapping[BlockKey, BlockRecord]
+
+    def lookup(self, keys: Iterable[BlockKey]) -> dict[BlockKey, BlockRecord] | None:
+        wanted = list(keys)
+        if not all(k in self.keys for k in wanted):
+            return None
+        return {k: self.records[k] for k in wanted if k in self.records}
+
+
 class ExecuteBlock:
     def __init__(self, *, store: BlockStateStore, zoom: ZoomPhone, clock: Clock, index: BlockedListIndex,
                  remover: BlockRemover, policy: BlockerPolicy | None = None) -> None:
@@ -88,12 +104,28 @@ class ExecuteBlock:
         self._remover = remover
         self._policy = policy or BlockerPolicy()
 
-    def execute(self, request: BlockRequest, *, attempt_id: str, permits: Permits) -> Outcome:
-        once = self._unblock_once if request.action == "unblock" else self._block_once
+    def snapshot(self, requests: Iterable[BlockRequest]) -> StateSnapshot | None:
+        """The Blocks rows of a batch's block requests and of every prefix over them, in one read (None if
+        the table is unavailable: each record then reads its own)."""
+        keys = frozenset(k for r in requests if r.action != "unblock" for k in (r.key, *covering_keys(r.key)))
+        if not keys:
+            return None
+        try:
+            return StateSnapshot(keys, self._store.get_many(keys))
+        except StoreUnavailable:
+            return None
+
+    def execute(self, request: BlockRequest, *, attempt_id: str, permits: Permits,
+                snapshot: StateSnapshot | None = None) -> Outcome:
+        """`snapshot` serves the first look at the block only; every write stays conditional, and a lost
+        race reads again."""
         try:
             for _ in range(self._policy.conflict_rounds):
                 try:
-                    return once(request, attempt_id, permits)
+                    if request.action == "unblock":
+                        return self._unblock_once(request, attempt_id, permits)
+                    first_look, snapshot = snapshot, None
+                    return self._block_once(request, attempt_id, permits, first_look)
                 except StoreConflict:
                     logger.info("block moved meanwhile; reading it again", extra={"block_id": request.key.as_id()})
         except StoreUnavailable as exc:
@@ -102,11 +134,14 @@ class ExecuteBlock:
 
     # --- block ---------------------------------------------------------------------------------------
 
-    def _block_once(self, request: BlockRequest, attempt_id: str, permits: Permits) -> Outcome:
+    def _block_once(self, request: BlockRequest, attempt_id: str, permits: Permits,
+                    snapshot: StateSnapshot | None = None) -> Outcome:
         now = self._clock.now()
         key = request.key
         covering = covering_keys(key)
-        found = self._store.get_many([key, *covering])
+        found = snapshot.lookup([key, *covering]) if snapshot is not None else None
+        if found is None:
+            found = self._store.get_many([key, *covering])
         record = found.get(key)
         if record is not None and record.is_blocking:
             done = Outcome(Result.ALREADY_BLOCKED, detail=f"already {record.state}", zoom_id=record.zoom_id)

@@ -11,6 +11,7 @@ import pytest
 from spam_blocker.config.blocker import BlockerSettings
 from spam_blocker.domain.rate_window import RateGrant
 from spam_blocker.observability import metrics
+from spam_blocker.ports import StoreUnavailable
 from spam_blocker.wiring.blocker import build_deps
 
 from functions.blocker.handler import handle
@@ -115,3 +116,33 @@ def test_an_entirely_failed_batch_is_reported_not_raised(env):
     result = handle(event(request("+19075550001").to_body(), request("+19075550002").to_body()),
                     LambdaContext(function_name="blocker"), deps)
     assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+
+
+def test_a_batch_reads_its_blocks_once_and_duplicates_within_it_read_again(env):
+    deps, queue, zoom, _ = env
+    numbers = [f"+1415555{n:04d}" for n in range(1, 7)]
+    bodies = [request(n).to_body() for n in numbers] + [request(numbers[0]).to_body()]  # the first, twice
+    result = handle(event(*bodies), LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": []}
+    assert sorted(e["phone_number"] for e in zoom.entries()) == numbers  # one entry each, the repeat skipped
+    # one read for the batch, one for the repeat (its block changed earlier in the batch): not seven
+    assert deps.store.calls["get_many"] == 2
+    assert counts()["BlocksSkippedActive"] == 1
+
+
+def test_a_number_after_a_prefix_over_it_in_the_same_batch_is_covered_not_created(env):
+    deps, queue, zoom, _ = env
+    bodies = [request("1415555").to_body(), request("+14155550123").to_body()]
+    result = handle(event(*bodies), LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": []}
+    assert [e["phone_number"] for e in zoom.entries()] == ["1415555"]
+    assert counts() == {"BlocksCreated": 1, "BlocksSkippedCovered": 1}
+
+
+def test_without_a_batch_read_each_record_reads_its_own(env):
+    deps, queue, zoom, _ = env
+    deps.store.fail_next("get_many", StoreUnavailable("throttled"))
+    bodies = [request(f"+1415555{n:04d}").to_body() for n in range(1, 4)]
+    result = handle(event(*bodies), LambdaContext(function_name="blocker"), deps)
+    assert result == {"batchItemFailures": []} and len(zoom.entries()) == 3
+    assert deps.store.calls["get_many"] == 4  # the failed batch read, then one per record
