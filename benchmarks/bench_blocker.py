@@ -302,23 +302,34 @@ def run_scenario(scenario: Scenario, seed: int = 7) -> dict[str, Any]:
         threads = [threading.Thread(target=w, daemon=True) for w in work]
         for t in threads:
             t.start()
-        all_blocked_s = None
-        while queue.depth() and time.monotonic() - t0 < scenario.deadline_s:
-            time.sleep(0.05)
-            if all_blocked_s is None and set(numbers) <= {e["phone_number"] for e in emulator.entries()}:
-                all_blocked_s = time.monotonic() - t0
-            if all_blocked_s is not None:  # only duplicates and covered requests are left: skip their waits
-                queue.fast_forward()
+        all_blocked_s = watch(queue, emulator, numbers, t0, scenario.deadline_s)
         stop.set()
         for t in threads:
             t.join(5)
-        elapsed = time.monotonic() - t0
-        extra = {"all_blocked_s": round(all_blocked_s or elapsed, 1), "left_in_queue": queue.depth(),
-                 "resent": queue.resent}
-        if scenario.faults:
-            extra["listings"] = sum(1 for r in emulator.requests if r.route == "GET /phone/blocked_list")
-            extra["faults_fired"] = sum(1 for r in emulator.requests if r.fault)
-        return _figures(scenario.name, emulator, numbers, started, elapsed, len(queue.dead), extra)
+        return scenario_figures(scenario, emulator, numbers, started, t0, all_blocked_s, queue)
+
+
+def watch(queue: Any, emulator: Any, numbers: list[str], t0: float, deadline_s: float) -> float | None:
+    """Until the queue is empty (or the deadline): the seconds until every number was in Zoom, if it was."""
+    all_blocked_s = None
+    while queue.depth() and time.monotonic() - t0 < deadline_s:
+        time.sleep(0.05)
+        if all_blocked_s is None and set(numbers) <= {e["phone_number"] for e in emulator.entries()}:
+            all_blocked_s = time.monotonic() - t0
+        if all_blocked_s is not None:  # only duplicates and covered requests are left: skip their waits
+            queue.fast_forward()
+    return all_blocked_s
+
+
+def scenario_figures(scenario: Scenario, emulator: Any, numbers: list[str], started: datetime, t0: float,
+                     all_blocked_s: float | None, queue: Any, **more: Any) -> dict[str, Any]:
+    elapsed = time.monotonic() - t0
+    extra = {"all_blocked_s": round(all_blocked_s or elapsed, 1), "left_in_queue": queue.depth(),
+             "resent": queue.resent_count(), **more}
+    if scenario.faults:
+        extra["listings"] = sum(1 for r in emulator.requests if r.route == "GET /phone/blocked_list")
+        extra["faults_fired"] = sum(1 for r in emulator.requests if r.fault)
+    return _figures(scenario.name, emulator, numbers, started, elapsed, queue.dead_count(), extra)
 
 
 def _smart_worker(queue: SimQueue, deps: Any, stop: threading.Event, warm_up: Any) -> None:

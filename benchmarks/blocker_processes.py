@@ -145,7 +145,14 @@ def run_scenario_processes(scenario: Any, seed: int) -> dict[str, Any]:
     from spam_blocker.domain.block_request import BlockKey
     from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
 
-    from benchmarks.bench_blocker import COVERING_PREFIX, PLAN, _figures, _inject_faults, workload
+    from benchmarks.bench_blocker import (
+        COVERING_PREFIX,
+        PLAN,
+        _inject_faults,
+        scenario_figures,
+        watch,
+        workload,
+    )
     from local.emulator import ZoomEmulator
     from local.emulator.server import running
 
@@ -182,25 +189,13 @@ def run_scenario_processes(scenario: Any, seed: int) -> dict[str, Any]:
         started = SystemClock().now()
         t0 = time.monotonic()
         go.set()
-        all_blocked_s = None
-        while queue.depth() and time.monotonic() - t0 < scenario.deadline_s:
-            time.sleep(0.05)
-            if all_blocked_s is None and set(numbers) <= {e["phone_number"] for e in emulator.entries()}:
-                all_blocked_s = time.monotonic() - t0
-            if all_blocked_s is not None:
-                queue.fast_forward()
+        all_blocked_s = watch(queue, emulator, numbers, t0, scenario.deadline_s)
         stop.set()
         for p in processes:
             p.join(10)
             if p.is_alive():
                 p.terminate()
-        elapsed = time.monotonic() - t0
-        extra = {"all_blocked_s": round(all_blocked_s or elapsed, 1), "left_in_queue": queue.depth(),
-                 "resent": queue.resent_count(), "processes": True}
-        if scenario.faults:
-            extra["listings"] = sum(1 for r in emulator.requests if r.route == "GET /phone/blocked_list")
-            extra["faults_fired"] = sum(1 for r in emulator.requests if r.fault)
-        return _figures(scenario.name, emulator, numbers, started, elapsed, queue.dead_count(), extra)
+        return scenario_figures(scenario, emulator, numbers, started, t0, all_blocked_s, queue, processes=True)
 
 
 def scenario_settings_env(scenario: Any) -> dict[str, str]:

@@ -289,22 +289,27 @@ class _SlowWrites(_Counting):
         return slow
 
 
-def test_a_permit_whose_write_outlasted_the_margin_is_left_unused_and_a_fresh_one_is_good():
+@pytest.fixture
+def slow_store():
+    """(limiter, client, clock): a DynamoDB limiter (50 ms margin) whose writes take `client.delay_s`."""
     with mock_aws():
         clock = ManualClock(START)
         client = _SlowWrites(boto3.client("dynamodb", region_name="us-east-1"), clock)
         create_table(client, "rate", RATE_LIMIT_TABLE)
         limits = limits_for_plan(PLANS["pro"], margin_s=0.05)
-        limiter = DynamoRateLimiter(client, "rate", account="acct-1", limits=limits, clock=clock)
+        yield DynamoRateLimiter(client, "rate", account="acct-1", limits=limits, clock=clock), client, clock
 
-        client.delay_s = 0.049  # within the margin: used
-        assert limiter.acquire("Light", clock.now()).granted
-        client.delay_s = 0.051  # beyond it: counted in the window, but refused, to be asked again at once
-        late = limiter.acquire("Light", clock.now())
-        assert not late.granted and late.reason == "qps" and late.retry_at == clock.now()
-        assert len(limiter.state("Light").grants) == 2
-        client.delay_s = 0.0
-        assert limiter.acquire("Light", clock.now()).granted
+
+def test_a_permit_whose_write_outlasted_the_margin_is_left_unused_and_a_fresh_one_is_good(slow_store):
+    limiter, client, clock = slow_store
+    client.delay_s = 0.049  # within the margin: used
+    assert limiter.acquire("Light", clock.now()).granted
+    client.delay_s = 0.051  # beyond it: counted in the window, but refused, to be asked again at once
+    late = limiter.acquire("Light", clock.now())
+    assert not late.granted and late.reason == "qps" and late.retry_at == clock.now()
+    assert len(limiter.state("Light").grants) == 2
+    client.delay_s = 0.0
+    assert limiter.acquire("Light", clock.now()).granted
 
 
 def test_foresee_refuses_from_the_cached_window_without_a_call(make):
@@ -332,20 +337,15 @@ def test_foreseeing_costs_no_dynamodb_call():
         assert client.calls == []
 
 
-def test_a_caller_that_may_wait_gets_its_permit_recorded_a_slow_write_ahead_and_uses_it():
-    with mock_aws():
-        clock = ManualClock(START)
-        client = _SlowWrites(boto3.client("dynamodb", region_name="us-east-1"), clock)
-        create_table(client, "rate", RATE_LIMIT_TABLE)
-        limits = limits_for_plan(PLANS["pro"], margin_s=0.05)
-        limiter = DynamoRateLimiter(client, "rate", account="acct-1", limits=limits, clock=clock)
-        client.delay_s = 0.08  # every write outlasts the margin
-        assert limiter.lead_s(0.25) == 0.0  # nothing measured yet
-        assert not limiter.acquire("Light", clock.now()).granted  # unused: it came back too late
-        assert limiter.lead_s(0.25) == pytest.approx(0.08) and limiter.lead_s(0.0) == 0.0
-        assert limiter.lead_s(0.05) == pytest.approx(0.05)  # never beyond what the caller may wait
-        asked = clock.now()
-        grant = limiter.acquire("Light", asked, wait_up_to_s=0.25)
-        assert grant.granted and grant.send_at == asked + timedelta(seconds=0.08)  # recorded ahead
-        assert clock.now() <= grant.send_by  # the write came back in time: the permit is good
-        assert not limiter.acquire("Light", clock.now()).granted  # a caller that cannot wait: no lead
+def test_a_caller_that_may_wait_gets_its_permit_recorded_a_slow_write_ahead_and_uses_it(slow_store):
+    limiter, client, clock = slow_store
+    client.delay_s = 0.08  # every write outlasts the margin
+    assert limiter.lead_s(0.25) == 0.0  # nothing measured yet
+    assert not limiter.acquire("Light", clock.now()).granted  # unused: it came back too late
+    assert limiter.lead_s(0.25) == pytest.approx(0.08) and limiter.lead_s(0.0) == 0.0
+    assert limiter.lead_s(0.05) == pytest.approx(0.05)  # never beyond what the caller may wait
+    asked = clock.now()
+    grant = limiter.acquire("Light", asked, wait_up_to_s=0.25)
+    assert grant.granted and grant.send_at == asked + timedelta(seconds=0.08)  # recorded ahead
+    assert clock.now() <= grant.send_by  # the write came back in time: the permit is good
+    assert not limiter.acquire("Light", clock.now()).granted  # a caller that cannot wait: no lead
