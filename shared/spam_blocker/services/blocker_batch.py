@@ -25,8 +25,8 @@ from pydantic import ValidationError
 from spam_blocker.clock import Clock
 from spam_blocker.domain.block_request import BlockRequest
 from spam_blocker.observability import logger, metrics
-from spam_blocker.services.deferral import DeferralPolicy, plan_deferral
 from spam_blocker.services.coverage import covering_keys
+from spam_blocker.services.deferral import DeferralPolicy, plan_deferral
 from spam_blocker.services.execute_block import ExecuteBlock, StateSnapshot
 from spam_blocker.services.outcomes import Outcome, Result
 from spam_blocker.services.permits import Permits
