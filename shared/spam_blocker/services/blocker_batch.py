@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any, Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -47,6 +48,9 @@ METRIC_OF: dict[Result, str] = {
     Result.RETRY: "BlockRetried",
 }
 _LOG_KEYS = ("message_id", "block_id", "action", "receive_count")
+# The batch's read of the Blocks rows serves records handled within this long of it (pacing can hold a
+# batch for seconds): a prefix another instance blocked meanwhile is then seen before a number under it.
+SNAPSHOT_FRESH = timedelta(seconds=1)
 
 
 class DeferredRecord(Exception):
@@ -102,6 +106,8 @@ class BlockerBatch:
             # An earlier record of the batch may have changed this block or one over it: read afresh.
             looked_at = {request.key, *covering_keys(request.key)}
             snapshot = self._snapshot if not looked_at & self._touched else None
+            if snapshot is not None and self._clock.now() - snapshot.read_at > SNAPSHOT_FRESH:
+                snapshot = self._snapshot = None
             self._touched.add(request.key)
             outcome = self._executor.execute(request, attempt_id=f"{self._request_id}:{record.message_id}",
                                              permits=self.permits, snapshot=snapshot)

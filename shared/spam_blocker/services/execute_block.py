@@ -82,10 +82,11 @@ class _Settled:
 @dataclass(frozen=True)
 class StateSnapshot:
     """Blocks rows read together for a whole batch (one BatchGetItem instead of one per record). `keys`
-    were all read, so a key missing from `records` has no row. As fresh as the batch's start."""
+    were all read, so a key missing from `records` has no row. As fresh as `read_at`."""
 
     keys: frozenset[BlockKey]
     records: Mapping[BlockKey, BlockRecord]
+    read_at: datetime
 
     def lookup(self, keys: Iterable[BlockKey]) -> dict[BlockKey, BlockRecord] | None:
         wanted = list(keys)
@@ -111,7 +112,8 @@ class ExecuteBlock:
         if not keys:
             return None
         try:
-            return StateSnapshot(keys, self._store.get_many(keys))
+            read_at = self._clock.now()
+            return StateSnapshot(keys, self._store.get_many(keys), read_at)
         except StoreUnavailable:
             return None
 

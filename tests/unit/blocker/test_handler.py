@@ -146,3 +146,19 @@ def test_without_a_batch_read_each_record_reads_its_own(env):
     result = handle(event(*bodies), LambdaContext(function_name="blocker"), deps)
     assert result == {"batchItemFailures": []} and len(zoom.entries()) == 3
     assert deps.store.calls["get_many"] == 4  # the failed batch read, then one per record
+
+
+def test_records_handled_long_after_the_batch_read_read_their_own(env, clock):
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    deps, queue, zoom, _ = env
+    batch = deps.batch(request_id="r")
+    records = event(*[request(f"+1415555{n:04d}").to_body() for n in range(1, 4)])["Records"]
+    batch.prefetch(records)
+    batch.handle(SQSRecord(records[0]))
+    assert deps.store.calls["get_many"] == 1  # served by the batch read
+    clock.advance(2)  # pacing, say, held the batch
+    batch.handle(SQSRecord(records[1]))
+    batch.handle(SQSRecord(records[2]))
+    assert deps.store.calls["get_many"] == 3  # too old now: each reads its own
+    assert len(zoom.entries()) == 3
