@@ -24,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
 from spam_blocker.clock import Clock
-from spam_blocker.domain.block_request import BlockRequest
+from spam_blocker.domain.block_request import BlockKey, BlockRequest
 from spam_blocker.observability import logger, metrics
 from spam_blocker.services.coverage import covering_keys
 from spam_blocker.services.deferral import DeferralPolicy, plan_deferral
@@ -81,16 +81,22 @@ class BlockerBatch:
         self._on_outcome = on_outcome
         self.outcomes: list[Outcome] = []
         self._snapshot: StateSnapshot | None = None
-        self._touched: set[Any] = set()
+        self._touched: set[BlockKey] = set()
+        self._parsed: dict[str, BlockRequest] = {}  # by message id, from prefetch
 
     def prefetch(self, records: list[dict[str, Any]]) -> None:
         """Read the Blocks rows of every valid block request in the batch (raw SQS records) at once."""
+        ids = [record.get("messageId") for record in records]
+        unique = {i for i in ids if i and ids.count(i) == 1}  # reused by handle() only when unambiguous
         requests = []
-        for record in records:
+        for message_id, record in zip(ids, records, strict=True):
             try:
-                requests.append(BlockRequest.model_validate_json(record.get("body") or ""))
+                request = BlockRequest.model_validate_json(record.get("body") or "")
             except ValidationError:
                 continue  # rejected with its reason when its turn comes
+            requests.append(request)
+            if message_id in unique:
+                self._parsed[message_id] = request
         self._snapshot = self._executor.snapshot(requests)
 
     def handle(self, record: Any) -> str:
@@ -98,10 +104,12 @@ class BlockerBatch:
         receive_count = int(record.attributes.approximate_receive_count or 1)
         logger.thread_safe_append_keys(message_id=record.message_id, receive_count=receive_count)
         try:
-            try:
-                request = BlockRequest.model_validate_json(record.body)
-            except ValidationError as exc:
-                return self._reject(record, exc)
+            request = self._parsed.pop(record.message_id, None)
+            if request is None:
+                try:
+                    request = BlockRequest.model_validate_json(record.body)
+                except ValidationError as exc:
+                    return self._reject(record, exc)
             logger.thread_safe_append_keys(block_id=request.key.as_id(), action=request.action)
             # An earlier record of the batch may have changed this block or one over it: read afresh.
             looked_at = {request.key, *covering_keys(request.key)}
