@@ -16,6 +16,7 @@ it) an earlier record of the batch touched reads its own again.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Protocol
@@ -87,7 +88,7 @@ class BlockerBatch:
     def prefetch(self, records: list[dict[str, Any]]) -> None:
         """Read the Blocks rows of every valid block request in the batch (raw SQS records) at once."""
         ids = [record.get("messageId") for record in records]
-        unique = {i for i in ids if i and ids.count(i) == 1}  # reused by handle() only when unambiguous
+        unique = {i for i, n in Counter(ids).items() if i and n == 1}  # reused by handle() when unambiguous
         requests = []
         for message_id, record in zip(ids, records, strict=True):
             try:
