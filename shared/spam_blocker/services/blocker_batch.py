@@ -52,6 +52,7 @@ _LOG_KEYS = ("message_id", "block_id", "action", "receive_count")
 # The batch's read of the Blocks rows serves records handled within this long of it (pacing can hold a
 # batch for seconds): a prefix another instance blocked meanwhile is then seen before a number under it.
 SNAPSHOT_FRESH = timedelta(seconds=1)
+PREFETCH_MAX = 10  # records read ahead: about what a batch handles within SNAPSHOT_FRESH; later ones read their own
 
 
 class DeferredRecord(Exception):
@@ -87,6 +88,7 @@ class BlockerBatch:
 
     def prefetch(self, records: list[dict[str, Any]]) -> None:
         """Read the Blocks rows of every valid block request in the batch (raw SQS records) at once."""
+        records = records[:PREFETCH_MAX]
         ids = [record.get("messageId") for record in records]
         unique = {i for i, n in Counter(ids).items() if i and n == 1}  # reused by handle() when unambiguous
         requests = []

@@ -162,3 +162,13 @@ def test_records_handled_long_after_the_batch_read_read_their_own(env, clock):
     batch.handle(SQSRecord(records[2]))
     assert deps.store.calls["get_many"] == 3  # too old now: each reads its own
     assert len(zoom.entries()) == 3
+
+
+def test_only_the_first_records_of_a_long_batch_are_read_ahead(env):
+    from spam_blocker.services.blocker_batch import PREFETCH_MAX
+
+    deps, queue, zoom, _ = env
+    bodies = [request(f"+1415555{n:04d}").to_body() for n in range(PREFETCH_MAX + 2)]
+    assert handle(event(*bodies), LambdaContext(function_name="blocker"), deps) == {"batchItemFailures": []}
+    assert len(zoom.entries()) == PREFETCH_MAX + 2
+    assert deps.store.calls["get_many"] == 1 + 2  # one read ahead, then the two beyond it on their own
