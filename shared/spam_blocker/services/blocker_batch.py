@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from spam_blocker.clock import Clock
 from spam_blocker.domain.block_request import BlockKey, BlockRequest
 from spam_blocker.observability import logger, metrics
-from spam_blocker.services.coverage import covering_keys
+from spam_blocker.services.coverage import key_and_covering
 from spam_blocker.services.deferral import DeferralPolicy, plan_deferral
 from spam_blocker.services.execute_block import ExecuteBlock, StateSnapshot
 from spam_blocker.services.outcomes import Outcome, Result
@@ -115,7 +115,7 @@ class BlockerBatch:
                     return self._reject(record, exc)
             logger.thread_safe_append_keys(block_id=request.key.as_id(), action=request.action)
             # An earlier record of the batch may have changed this block or one over it: read afresh.
-            looked_at = {request.key, *covering_keys(request.key)}
+            looked_at = set(key_and_covering(request.key))
             snapshot = self._snapshot if not looked_at & self._touched else None
             if snapshot is not None and self._clock.now() - snapshot.read_at > SNAPSHOT_FRESH:
                 snapshot = self._snapshot = None

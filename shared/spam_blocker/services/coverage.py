@@ -22,3 +22,8 @@ def covering_keys(key: BlockKey) -> list[BlockKey]:
             number = digits(key.phone_number)
             shorter = [number[:n] for n in range(1, len(number))]
     return [BlockKey(PREFIX, p, key.block_type) for p in shorter]
+
+
+def key_and_covering(key: BlockKey) -> list[BlockKey]:
+    """The keys a look at `key`'s block reads: its own, then every prefix over it."""
+    return [key, *covering_keys(key)]

@@ -40,7 +40,7 @@ from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStateStore, StoreConflict, StoreUnavailable, ZoomPhone
 from spam_blocker.services.blocked_list_index import LIST_CATEGORY, SETTLE, BlockedListIndex
-from spam_blocker.services.coverage import PREFIX, covering_keys
+from spam_blocker.services.coverage import PREFIX, key_and_covering
 from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits
 from spam_blocker.services.remove_block import WRITE_CATEGORY, BlockRemover, describe, limited, throttled
@@ -108,7 +108,7 @@ class ExecuteBlock:
     def snapshot(self, requests: Iterable[BlockRequest]) -> StateSnapshot | None:
         """The Blocks rows of a batch's block requests and of every prefix over them, in one read (None if
         the table is unavailable: each record then reads its own)."""
-        keys = frozenset(k for r in requests if r.action != "unblock" for k in (r.key, *covering_keys(r.key)))
+        keys = frozenset(k for r in requests if r.action != "unblock" for k in key_and_covering(r.key))
         if not keys:
             return None
         try:
@@ -140,10 +140,11 @@ class ExecuteBlock:
                     snapshot: StateSnapshot | None = None) -> Outcome:
         now = self._clock.now()
         key = request.key
-        covering = covering_keys(key)
-        found = snapshot.lookup([key, *covering]) if snapshot is not None else None
+        looked_at = key_and_covering(key)
+        covering = looked_at[1:]
+        found = snapshot.lookup(looked_at) if snapshot is not None else None
         if found is None:
-            found = self._store.get_many([key, *covering])
+            found = self._store.get_many(looked_at)
         record = found.get(key)
         if record is not None and record.is_blocking:
             done = Outcome(Result.ALREADY_BLOCKED, detail=f"already {record.state}", zoom_id=record.zoom_id)

@@ -24,7 +24,7 @@ from spam_blocker.domain.block_state import BlockRecord, BlockState, is_ours
 from spam_blocker.domain.evidence import NumberEvidence, exchange_of, from_epoch
 from spam_blocker.domain.scoring import DEFAULT_POLICY, Decision, Policy, decide
 from spam_blocker.ports import BlockStore, EvidenceStore, ListSource, RateLimiter, ZoomPhone
-from spam_blocker.services.coverage import covering_keys
+from spam_blocker.services.coverage import key_and_covering
 from spam_blocker.services.permits import Permits
 from spam_blocker.zoom.errors import ZoomError, ZoomNotFound, ZoomRateLimited
 from spam_blocker.zoom.models import BlockedEntry
@@ -60,8 +60,7 @@ def gather(raw_number: str, *, blocks: BlockStore, evidence: EvidenceStore, list
         raise ExplainInputError(f"{raw_number!r} is not a phone number we could block: {exc}") from None
     keys: list[BlockKey] = []
     for block_type in BLOCK_TYPES:
-        own_key = BlockKey("phoneNumber", number, block_type)
-        keys += [own_key, *covering_keys(own_key)]
+        keys += key_and_covering(BlockKey("phoneNumber", number, block_type))
     rows = blocks.get_many(keys)
     found = tuple(rows[k] for k in keys if k in rows)
     view = evidence.query_exchange(exchange_of(number))

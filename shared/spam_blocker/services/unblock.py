@@ -30,7 +30,7 @@ from spam_blocker.domain.block_state import BlockRecord, BlockState
 from spam_blocker.domain.evidence import Contribution, NumberEvidence, epoch, merge
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStore, EvidenceStore, RateLimiter, StoreConflict
-from spam_blocker.services.coverage import covering_keys
+from spam_blocker.services.coverage import key_and_covering
 from spam_blocker.services.execute_block import ExecuteBlock
 from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits
@@ -95,7 +95,7 @@ class Unblock:
         until = now + self.cooldown
         report = UnblockReport(target=key.phone_number + ("*" if number is None else ""), dry_run=dry_run,
                                cooldown_until=iso(until))
-        keys = [key, *covering_keys(key)]
+        keys = key_and_covering(key)
         records = self.store.get_many(keys)
         permits = Permits(self.limiter, self.clock, max_wait_s=self.max_wait_s, sleep=self.sleep)
         for k in keys:
