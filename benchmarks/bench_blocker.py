@@ -238,6 +238,15 @@ def _busy_rate(light: list[datetime], created: list[datetime]) -> float:
     return sum(1 for t in light if lo <= t <= hi) / span if span > 0 else 0.0
 
 
+def scenario_settings_env(scenario: Any) -> dict[str, str]:
+    env = {"BLOCKS_TABLE": "blocks", "RATE_LIMIT_TABLE": "rate", "BLOCK_QUEUE_URL": "sim", "BLOCK_DLQ_URL": "sim-dlq",
+           "ZOOM_ACCOUNT_ID": ACCOUNT[0], "ZOOM_CLIENT_ID": ACCOUNT[1], "ZOOM_CLIENT_SECRET": ACCOUNT[2],
+           "ZOOM_PLAN": PLAN, "PENDING_STALE_AFTER_S": "60"}
+    if scenario.pacing_ms is not None:
+        env["PACING_MAX_WAIT_MS"] = str(scenario.pacing_ms)
+    return env
+
+
 def _inject_faults(emulator: Any) -> None:
     for kind, rate, options in (("5xx", 0.03, {"status": 503}), ("commit_then_fail", 0.02, {"fail_with": "drop"}),
                                 ("commit_then_fail", 0.01, {"fail_with": "5xx", "status": 502}),
@@ -263,7 +272,6 @@ def run_scenario(scenario: Scenario, seed: int = 7) -> dict[str, Any]:
     from spam_blocker.zoom.auth import clear_token_cache
     from spam_blocker.zoom.client import ZoomClient
 
-    from benchmarks.blocker_processes import scenario_settings_env
     from local.emulator import ZoomEmulator
     from local.moto_locks import make_moto_thread_safe
 

@@ -150,6 +150,7 @@ def run_scenario_processes(scenario: Any, seed: int) -> dict[str, Any]:
         PLAN,
         _inject_faults,
         scenario_figures,
+        scenario_settings_env,
         watch,
         workload,
     )
@@ -196,14 +197,3 @@ def run_scenario_processes(scenario: Any, seed: int) -> dict[str, Any]:
             if p.is_alive():
                 p.terminate()
         return scenario_figures(scenario, emulator, numbers, started, t0, all_blocked_s, queue, processes=True)
-
-
-def scenario_settings_env(scenario: Any) -> dict[str, str]:
-    from benchmarks.bench_blocker import ACCOUNT, PLAN
-
-    env = {"BLOCKS_TABLE": "blocks", "RATE_LIMIT_TABLE": "rate", "BLOCK_QUEUE_URL": "sim", "BLOCK_DLQ_URL": "sim-dlq",
-           "ZOOM_ACCOUNT_ID": ACCOUNT[0], "ZOOM_CLIENT_ID": ACCOUNT[1], "ZOOM_CLIENT_SECRET": ACCOUNT[2],
-           "ZOOM_PLAN": PLAN, "PENDING_STALE_AFTER_S": "60"}
-    if scenario.pacing_ms is not None:
-        env["PACING_MAX_WAIT_MS"] = str(scenario.pacing_ms)
-    return env
