@@ -36,6 +36,8 @@ class Grant(Protocol):
     granted: bool
     retry_at: datetime | None  # when not granted: the earliest time a permit may be available
     reason: str  # "ok" | "qps" | "daily" | "penalty"
+    send_at: datetime | None  # when granted: not to be sent before (a reservation's time is in the future)
+    send_by: datetime | None  # when granted: not to be sent after
 
 
 class RateLimiter(Protocol):

@@ -79,7 +79,7 @@ class Permits:
 
     def _wait_until_sendable(self, grant: RateGrant) -> None:
         """A reserved permit (or one recorded at a later writer's time) is used from its `send_at` on."""
-        send_at = getattr(grant, "send_at", None)
+        send_at = grant.send_at
         if send_at is None or self._sleep is None:
             return
         wait = (send_at - self._clock.now()).total_seconds()
