@@ -10,7 +10,15 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from spam_blocker.clock import parse_iso
 
@@ -46,8 +54,43 @@ def _aware(value: Any) -> datetime:
     return parsed
 
 
+# Zoom's call history (`GET /phone/call_history`, `phone.*_call_history_completed`), which replaces the call
+# logs, names the same facts differently. A record in that shape is read through these aliases; a field in
+# the call-log shape wins when both are present.
+_HISTORY_ALIASES = {
+    "caller_number": ("caller_did_number", "caller_ext_number"),
+    "callee_number": ("callee_did_number", "callee_ext_number"),
+    "date_time": ("start_time",),
+    "result": ("call_result",),
+}
+_NUMBER_TYPES = {"1": 1, "internal": 1, "extension": 1, "2": 2, "external": 2, "pstn": 2}
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _from_call_history(record: dict[str, Any]) -> dict[str, Any]:
+    """A call-history record in the call-log shape (a call-log record comes back unchanged)."""
+    data = dict(record)
+    for field_name, aliases in _HISTORY_ALIASES.items():
+        if not _present(data.get(field_name)):
+            found = next((data[a] for a in aliases if _present(data.get(a))), None)
+            if found is not None:
+                data[field_name] = found
+    if not _present(data.get("result")) and _present(data.get("answer_time")):
+        data["result"] = "answered"
+    if data.get("caller_number_type") is None:
+        only_extension = not _present(record.get("caller_did_number")) and _present(record.get("caller_ext_number"))
+        if str(data.get("connect_type", "")).strip().lower() == "internal" or (
+                only_extension and not _present(record.get("caller_number"))):
+            data["caller_number_type"] = 1
+    return data
+
+
 class CallLog(_Lenient):
-    """A call-log record as Zoom's call-log APIs return it (only the fields we use)."""
+    """A call-log record as Zoom's call-log APIs return it (only the fields we use), or a call-history
+    record (`caller_did_number`, `start_time`, `call_result`, number types as words), read as one."""
 
     id: str | None = None
     caller_number: str
@@ -59,10 +102,29 @@ class CallLog(_Lenient):
     result: str | None = None
     date_time: datetime
 
+    @model_validator(mode="before")
+    @classmethod
+    def _either_shape(cls, data: Any) -> Any:
+        return _from_call_history(data) if isinstance(data, dict) else data
+
     @field_validator("date_time", mode="before")
     @classmethod
     def _time(cls, v: Any) -> datetime:
         return _aware(v)
+
+    @field_validator("caller_number_type", "callee_number_type", mode="before")
+    @classmethod
+    def _number_type(cls, v: Any) -> int | None:
+        """1 (internal) or 2 (external); the call history's words too. An unknown word is not internal."""
+        if v is None or isinstance(v, bool):
+            return None
+        if isinstance(v, int):
+            return v
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        if isinstance(v, str):
+            return _NUMBER_TYPES.get(v.strip().lower())
+        raise ValueError("number type must be 1, 2, 'internal' or 'external'")
 
     @field_validator("caller_number", mode="before")
     @classmethod

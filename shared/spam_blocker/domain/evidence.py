@@ -37,9 +37,11 @@ DAY_S = 86_400
 
 ContributionKind = Literal["report", "not_spam", "inbound_call", "outbound_call"]
 
-# Zoom call-log `result` values that mean a person picked up. Anything else (No Answer, Missed, Voicemail,
-# Rejected, Busy, Blocked, Call Cancel, ...) is unanswered. Without a result, a duration means answered.
-ANSWERED_RESULTS = frozenset({"call connected", "connected", "answered", "auto recorded", "recorded", "succeeded"})
+# Zoom call-log `result` and call-history `call_result` values (compared lower-case, `_` as a space) that mean
+# a person picked up. Anything else (No Answer, Missed, Voicemail, Rejected, Busy, Blocked, Call Cancel,
+# hang_up, system_blocked, ...) is unanswered. Without a result, a duration means answered.
+ANSWERED_RESULTS = frozenset({"call connected", "connected", "answered", "auto recorded", "recorded", "succeeded",
+                              "accepted", "picked up"})
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ def from_epoch(seconds: int) -> datetime:
 def _is_answered(result: str | None, duration: int) -> bool:
     if result is None or not result.strip():
         return duration > 0
-    return result.strip().lower() in ANSWERED_RESULTS
+    return " ".join(result.replace("_", " ").lower().split()) in ANSWERED_RESULTS
 
 
 def _call_id(log) -> str:
