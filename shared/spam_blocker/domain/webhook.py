@@ -34,10 +34,12 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 URL_VALIDATION = "endpoint.url_validation"
-CALL_LOG_EVENTS = ("phone.callee_call_log_completed", "phone.caller_call_log_completed")
+# The call-log events and the call-history events that replace them (same envelope; history records).
+CALL_LOG_EVENTS = ("phone.callee_call_log_completed", "phone.caller_call_log_completed",
+                   "phone.callee_call_history_completed", "phone.caller_call_history_completed")
 SIGNATURE_HEADER = "x-zm-signature"
 TIMESTAMP_HEADER = "x-zm-request-timestamp"
 SIGNATURE_VERSION = "v0"
@@ -227,6 +229,14 @@ class CallLogObject(_Envelope):
     user_id: str | None = None
     call_logs: list[dict[str, Any]]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _history_array(cls, data: Any) -> Any:
+        """Records under `call_history` (Zoom's newer name for the array) are read as `call_logs`."""
+        if isinstance(data, dict) and data.get("call_logs") is None and "call_history" in data:
+            return {**data, "call_logs": data["call_history"]}
+        return data
+
 
 class CallLogPayload(_Envelope):
     account_id: str | None = None
@@ -234,7 +244,8 @@ class CallLogPayload(_Envelope):
 
 
 class CallLogCompleted(WebhookEnvelope):
-    event: Literal["phone.callee_call_log_completed", "phone.caller_call_log_completed"]
+    event: Literal["phone.callee_call_log_completed", "phone.caller_call_log_completed",
+                   "phone.callee_call_history_completed", "phone.caller_call_history_completed"]
     event_ts: int = Field(ge=0)
     payload: CallLogPayload
 

@@ -4,7 +4,8 @@
     verify    signature and timestamp (401), over the raw body, constant time
     parse     JSON envelope (400)
     dispatch  endpoint.url_validation -> 200 challenge answer
-              phone.callee/caller_call_log_completed -> claim the delivery key, enqueue one
+              phone.callee/caller_call_log_completed (and the call_history_completed pair that replaces
+                  them) -> claim the delivery key, enqueue one
                   contract `call_log` event per record, mark the key done -> 200
                   (a key already done -> 200, nothing enqueued; enqueue failed -> key released, 503)
               anything else -> 200, ignored, counted

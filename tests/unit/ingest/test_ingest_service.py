@@ -158,6 +158,21 @@ def test_caller_side_events_are_taken_too(service, queue):
     assert service.handle(signed_event(payload))["statusCode"] == 200 and len(queue) == 1
 
 
+@pytest.mark.parametrize("event_name", ["phone.callee_call_history_completed", "phone.caller_call_history_completed"])
+@pytest.mark.parametrize("array", ["call_logs", "call_history"])
+def test_call_history_events_enqueue_their_records_as_call_log_events(service, queue, event_name, array):
+    record = {"id": "h-1", "call_id": "c-1", "direction": "inbound", "caller_did_number": "+19075550142",
+              "caller_number_type": "external", "callee_ext_number": "1001", "callee_number_type": "internal",
+              "start_time": "2026-11-20T14:03:11Z", "duration": 2, "call_result": "no_answer"}
+    payload = {"event": event_name, "event_ts": SAMPLE_TS * 1000,
+               "payload": {"account_id": "acct-1", "object": {"user_id": "user-1", array: [record]}}}
+    response = service.handle(signed_event(payload))
+    assert response["statusCode"] == 200 and _body(response) == {"status": "accepted", "enqueued": 1}
+    event = parse_ingest_event(queue.bodies[0])
+    assert event.call_log.caller_number == "+19075550142" and event.call_log.result == "no_answer"
+    assert "CallLogsUnparseable" not in _metrics()
+
+
 @pytest.mark.parametrize("event, status, metric", [
     (signed_event(b"{not json"), 400, "WebhookMalformed"),
     (signed_event({"event": "phone.callee_call_log_completed", "event_ts": 1, "payload": {}}), 400, "WebhookMalformed"),
