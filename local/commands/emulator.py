@@ -18,6 +18,7 @@ from spam_blocker.clock import SystemClock
 from spam_blocker.domain.rate_plan import PLANS
 
 from local.emulator import ShiftedClock, ZoomEmulator, serve, stop
+from local.emulator.config import CALL_LOG_APIS
 
 DEV_CREDENTIALS = {
     "ZOOM_ACCOUNT_ID": "dev-account",
@@ -34,6 +35,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--plan", choices=sorted(PLANS), default="pro", help="Zoom plan whose rate limits apply")
     parser.add_argument("--token-ttl", type=int, default=3600, metavar="SECONDS", help="access token lifetime")
     parser.add_argument("--log-requests", action="store_true", help="print one line per HTTP request")
+    parser.add_argument("--call-log-apis", choices=CALL_LOG_APIS, default="both",
+                        help="which call-log API answers (the other 404s, as a retired one would; default both)")
     parser.set_defaults(func=run)
 
 
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     emulator = ZoomEmulator(args.plan, ShiftedClock(SystemClock()), account_id=creds["ZOOM_ACCOUNT_ID"],
                             client_id=creds["ZOOM_CLIENT_ID"], client_secret=creds["ZOOM_CLIENT_SECRET"],
                             token_ttl_s=args.token_ttl)
+    emulator.configure(call_log_apis=args.call_log_apis)
     server, thread = serve(emulator, args.host, args.port, log_requests=args.log_requests)
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

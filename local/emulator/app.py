@@ -69,7 +69,7 @@ class ZoomEmulator:
         self._limiter = RateLimiter(self.config.limits)
         self.faults = Faults(seed)
         self._blocked_list = BlockedListApi(self._entries, self._page_tokens, self.config)
-        self._call_logs_api = CallLogsApi(self._call_logs, self._page_tokens)
+        self._call_logs_api = CallLogsApi(self._call_logs, self._page_tokens, self.config)
         self._routes: dict[str, Callable[[Request, datetime], Response]] = {
             "GET /phone/blocked_list": self._blocked_list.list,
             "POST /phone/blocked_list": self._blocked_list.create,
@@ -77,6 +77,7 @@ class ZoomEmulator:
             "PATCH /phone/blocked_list/{id}": lambda r, now: self._blocked_list.update(r, _last_segment(r), now),
             "DELETE /phone/blocked_list/{id}": lambda r, now: self._blocked_list.delete(r, _last_segment(r), now),
             "GET /phone/call_logs": self._call_logs_api.list,
+            "GET /phone/call_history": self._call_logs_api.history,
         }
         from local.emulator.inspection import Inspection  # circular: inspection drives this class
 
@@ -150,7 +151,7 @@ class ZoomEmulator:
 
     def configure(self, **changes: Any) -> dict[str, Any]:
         """Changes behaviour (see `config.py`: plan, limits, retry_after_qps, retry_after_daily,
-        not_found_code, echo_plus); returns the whole configuration."""
+        not_found_code, echo_plus, call_log_apis); returns the whole configuration."""
         with self._lock:
             self.config.update(**changes)
             self._limiter.limits = self.config.limits

@@ -1,4 +1,9 @@
-"""`GET /v2/phone/call_logs`: the account's call logs for a date range (Heavy).
+"""`GET /v2/phone/call_logs` and its replacement `GET /v2/phone/call_history`: the account's calls for a date
+range (Heavy).
+
+The two take the same query (call_history has no `type`: it is ignored there) and list the same stored
+records: call_logs verbatim under `call_logs`, call_history under `call_history`, each record in the
+call-history shape (`as_call_history`). `config.call_log_apis` can retire either one (404).
 
 Query rules (400 code 300 when broken):
 - `from`, `to`: yyyy-mm-dd (UTC dates). Defaults: `to` = today, `from` = the day before `to`.
@@ -17,7 +22,8 @@ import calendar
 import re
 from datetime import UTC, date, datetime, timedelta
 
-from local.emulator.messages import Request, Response, json_response, validation_error
+from local.emulator.config import EmulatorConfig
+from local.emulator.messages import ApiError, Request, Response, json_response, validation_error
 from local.emulator.pagination import PageTokens, page_size_of
 from local.emulator.state import CallLog, CallLogs
 
@@ -26,6 +32,7 @@ MAX_PAGE_SIZE = 300
 HISTORY_MONTHS = 6
 TYPES = ("all", "missed")
 LISTING = "call_logs"
+HISTORY_LISTING = "call_history"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -50,14 +57,54 @@ def is_missed(record: dict) -> bool:
     return record.get("direction") == "inbound" and str(record.get("result", "")).lower() != "call connected"
 
 
+# Call-log `result` -> call-history `call_result`; any other result is written in the same snake case.
+_RESULTS = {"call connected": "answered", "no answer": "no_answer", "call cancel": "canceled"}
+
+
+def as_call_history(record: dict) -> dict:
+    """A stored call-log record as `GET /phone/call_history` lists it."""
+    def side(name: str) -> dict:
+        number, kind = record.get(f"{name}_number"), record.get(f"{name}_number_type")
+        internal = kind == 1
+        out = {f"{name}_name": record.get(f"{name}_name"),
+               f"{name}_number_type": "internal" if internal else "external"}
+        out[f"{name}_ext_number" if internal else f"{name}_did_number"] = number
+        return {k: v for k, v in out.items() if v is not None}
+
+    result = str(record.get("result") or "").strip()
+    call_result = _RESULTS.get(result.lower(), "_".join(result.lower().split()))
+    internal = record.get("caller_number_type") == 1 and record.get("callee_number_type") == 1
+    history = {"id": record.get("id"), "call_id": record.get("call_id") or record.get("id"),
+               "direction": record.get("direction"), "connect_type": "internal" if internal else "external",
+               **side("caller"), **side("callee"), "start_time": record.get("date_time"),
+               "duration": record.get("duration", 0), "call_result": call_result or None}
+    return {k: v for k, v in history.items() if v is not None}
+
+
 class CallLogsApi:
-    def __init__(self, logs: CallLogs, page_tokens: PageTokens) -> None:
+    def __init__(self, logs: CallLogs, page_tokens: PageTokens, config: EmulatorConfig) -> None:
         self._logs = logs
         self._page_tokens = page_tokens
+        self._config = config
 
     def list(self, request: Request, now: datetime) -> Response:
+        self._require("call_logs")
+        return self._list(request, now, history=False)
+
+    def history(self, request: Request, now: datetime) -> Response:
+        self._require("call_history")
+        return self._list(request, now, history=True)
+
+    def _require(self, api: str) -> None:
+        if self._config.call_log_apis not in ("both", api):
+            raise ApiError(404, 404, f"No such API: GET /phone/{api}.")
+
+    def _list(self, request: Request, now: datetime, *, history: bool) -> Response:
         today = now.astimezone(UTC).date()
         raw_from, raw_to, raw_type = (request.query_value(n) or None for n in ("from", "to", "type"))
+        if history:
+            raw_type = None
+        listing = HISTORY_LISTING if history else LISTING
         size = page_size_of(request.query_value("page_size"), default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
         to_day = _parse_date("to", raw_to) if raw_to else today
         from_day = _parse_date("from", raw_from) if raw_from else to_day - timedelta(days=1)
@@ -76,21 +123,21 @@ class CallLogsApi:
         after = None
         token = request.query_value("next_page_token")
         if token:
-            token_query, after = self._page_tokens.resume(token, LISTING, now)
+            token_query, after = self._page_tokens.resume(token, listing, now)
             if token_query != query:
                 raise validation_error("Invalid next_page_token: it belongs to a different from/to/type.")
 
         matching = [log for log in self._logs.all() if self._wanted(log, from_day, to_day, call_type)]
         matching.sort(key=_newest_first)
         page, next_token = self._page_tokens.page(
-            matching, key=_newest_first, size=size, listing=LISTING, query=query, after=after, now=now)
+            matching, key=_newest_first, size=size, listing=listing, query=query, after=after, now=now)
         return json_response(200, {
             "from": query[0],
             "to": query[1],
             "page_size": size,
             "total_records": len(matching),
             "next_page_token": next_token,
-            "call_logs": [log.record for log in page],
+            listing: [as_call_history(log.record) if history else log.record for log in page],
         })
 
     @staticmethod

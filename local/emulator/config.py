@@ -7,6 +7,8 @@
                         300 or 400, the three Zoom has been documented with
     echo_plus           whether entries echo phone_number as sent (True) or digits only (False; Zoom
                         has been seen dropping the '+')
+    call_log_apis       which call-log APIs answer: both (default) | call_logs | call_history (the other
+                        one answers 404, as a retired endpoint would)
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from spam_blocker.domain.rate_plan import CATEGORIES, PlanLimits, plan_limits
 from local.emulator.rate_limits import DAILY, QPS, RETRY_AFTER_FORMS
 
 NOT_FOUND_CODES = (300, 400, 404)
+CALL_LOG_APIS = ("both", "call_logs", "call_history")
 
 
 @dataclass
@@ -27,13 +30,15 @@ class EmulatorConfig:
     retry_after: dict[str, str] = field(default_factory=lambda: {QPS: "seconds", DAILY: "iso"})
     not_found_code: int = 404
     echo_plus: bool = True
+    call_log_apis: str = "both"
 
     def copy(self) -> EmulatorConfig:
         return replace(self, retry_after=dict(self.retry_after))
 
     def update(self, *, plan: str | None = None, limits: dict[str, int] | PlanLimits | None = None,
                retry_after_qps: str | None = None, retry_after_daily: str | None = None,
-               not_found_code: int | None = None, echo_plus: bool | None = None) -> None:
+               not_found_code: int | None = None, echo_plus: bool | None = None,
+               call_log_apis: str | None = None) -> None:
         """Validates every change first, then applies them all (a bad value changes nothing)."""
         new = self.copy()
         if plan is not None:
@@ -51,6 +56,10 @@ class EmulatorConfig:
             new.not_found_code = not_found_code
         if echo_plus is not None:
             new.echo_plus = bool(echo_plus)
+        if call_log_apis is not None:
+            if call_log_apis not in CALL_LOG_APIS:
+                raise ValueError(f"call_log_apis must be one of {', '.join(CALL_LOG_APIS)}, got {call_log_apis!r}")
+            new.call_log_apis = call_log_apis
         self.restore(new)
 
     def restore(self, other: EmulatorConfig) -> None:
@@ -59,6 +68,7 @@ class EmulatorConfig:
         self.retry_after = dict(other.retry_after)
         self.not_found_code = other.not_found_code
         self.echo_plus = other.echo_plus
+        self.call_log_apis = other.call_log_apis
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -68,6 +78,7 @@ class EmulatorConfig:
             "retry_after_daily": self.retry_after[DAILY],
             "not_found_code": self.not_found_code,
             "echo_plus": self.echo_plus,
+            "call_log_apis": self.call_log_apis,
         }
 
 

@@ -390,6 +390,53 @@ def test_call_logs_page_after_page(zoom, client):
     assert zoom.api_log() == [("GET /phone/call_logs", 200)] * 3
 
 
+def _five_call_logs(zoom) -> list[dict]:
+    records = [{"id": f"log-{n}", "caller_number": f"+1907555{n:04d}", "caller_number_type": 2,
+                "callee_number": "+14155550100", "callee_number_type": 1, "direction": "inbound", "duration": 3,
+                "result": "No Answer", "date_time": f"2026-11-{10 + n:02d}T14:03:11Z"} for n in range(5)]
+    zoom.emulator.add_call_logs(records)
+    return records
+
+
+def test_where_call_logs_are_retired_the_client_reads_call_history_from_then_on(zoom, client):
+    _five_call_logs(zoom)
+    zoom.emulator.configure(call_log_apis="call_history")
+
+    got = list(client.iter_call_logs(date(2026, 11, 1), date(2026, 11, 20), page_size=2))
+
+    assert sorted(r["id"] for r in got) == [f"log-{n}" for n in range(5)]
+    assert got[0]["caller_did_number"] == "+19075550004" and got[0]["call_result"] == "no_answer"
+    assert zoom.api_log() == [("GET /phone/call_logs", 404)] + [("GET /phone/call_history", 200)] * 3
+    list(client.iter_call_logs(date(2026, 11, 1), date(2026, 11, 20)))
+    assert zoom.api_log()[-1] == ("GET /phone/call_history", 200) and len(zoom.api_log()) == 5
+
+
+def test_where_both_answer_the_client_stays_on_call_logs(zoom, client):
+    records = _five_call_logs(zoom)
+    got = list(client.iter_call_logs(date(2026, 11, 1), date(2026, 11, 20), page_size=5))
+    assert got == records[::-1] and client.call_log_path == "/phone/call_logs"
+
+
+@pytest.mark.parametrize(("pinned", "retired_route"), [("call_logs", "GET /phone/call_logs"),
+                                                        ("call_history", "GET /phone/call_history")])
+def test_a_pinned_call_log_api_never_falls_back(zoom, pinned, retired_route):
+    _five_call_logs(zoom)
+    zoom.emulator.configure(call_log_apis="call_history" if pinned == "call_logs" else "call_logs")
+    client = zoom.client(call_log_api=pinned)
+    with pytest.raises(ZoomNotFound):
+        client.call_logs_page(date_from=date(2026, 11, 1), date_to=date(2026, 11, 20))
+    assert zoom.api_log() == [(retired_route, 404)]
+
+
+def test_a_refused_call_log_query_is_not_taken_for_a_retired_api(zoom, client):
+    zoom.emulator.configure(call_log_apis="call_history")
+    with pytest.raises(ZoomInvalid):
+        client.call_logs_page(date_from=date(2026, 11, 20), date_to=date(2026, 11, 1))
+    assert zoom.api_log() == [("GET /phone/call_logs", 404), ("GET /phone/call_history", 400)]
+    with pytest.raises(ValueError, match="call_logs only"):
+        client.call_logs_page(date_from=date(2026, 11, 1), date_to=date(2026, 11, 20), log_type="missed")
+
+
 def test_a_bad_call_log_range_is_invalid(zoom, client):
     with pytest.raises(ZoomInvalid):
         client.call_logs_page(date_from=date(2026, 11, 20), date_to=date(2026, 11, 1))

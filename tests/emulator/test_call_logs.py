@@ -137,3 +137,39 @@ def test_call_logs_without_a_readable_zoned_date_time_are_refused(emulator, reco
     with pytest.raises(ValueError):
         emulator.add_call_logs([_log(1, "2026-11-19T10:00:00Z"), record])
     assert emulator.call_logs() == []
+
+
+# --- GET /phone/call_history: the same records in the call-history shape ---
+
+def test_call_history_lists_the_same_records_in_its_own_shape(api, emulator):
+    emulator.add_call_logs([_log(1, "2026-11-19T10:00:00Z", result="Call connected"), _log(2, "2026-11-19T11:00:00Z")])
+    body = api.get("/phone/call_history", params={"from": "2026-11-19", "to": "2026-11-19", "type": "missed"}).json()
+
+    assert "call_logs" not in body and body["total_records"] == 2  # no `type` on call_history: ignored
+    newest, oldest = body["call_history"]
+    assert newest == {"id": "log-2", "call_id": "call-2", "direction": "inbound", "connect_type": "external",
+                      "caller_did_number": "+19075550002", "caller_number_type": "external",
+                      "callee_ext_number": "+14155550100", "callee_number_type": "internal",
+                      "start_time": "2026-11-19T11:00:00Z", "duration": 3, "call_result": "no_answer"}
+    assert oldest["call_result"] == "answered"
+
+
+def test_a_call_logs_token_is_not_a_call_history_token(api, emulator):
+    emulator.add_call_logs([_log(n, f"2026-11-19T10:{n:02d}:00Z") for n in range(3)])
+    query = {"from": "2026-11-19", "to": "2026-11-19", "page_size": 1}
+    token = api.get("/phone/call_logs", params=query).json()["next_page_token"]
+
+    response = api.get("/phone/call_history", params={**query, "next_page_token": token})
+
+    assert (response.status_code, response.json()["code"]) == (400, 300)
+
+
+@pytest.mark.parametrize(("answering", "retired"), [("call_logs", "/phone/call_history"),
+                                                    ("call_history", "/phone/call_logs")])
+def test_either_call_log_api_can_be_retired(api, emulator, answering, retired):
+    emulator.configure(call_log_apis=answering)
+    response = api.get(retired)
+    assert (response.status_code, response.json()["code"]) == (404, 404)
+    assert api.get(f"/phone/{answering}").status_code == 200
+    with pytest.raises(ValueError):
+        emulator.configure(call_log_apis="neither")

@@ -97,3 +97,20 @@ def test_older_ranges_are_clipped_with_a_note_or_refused(stack):
     assert result["notes"][0].startswith("clipped 'from' 2026-04-01 to 2026-05-20")
     with pytest.raises(BackfillInputError, match="only the last 6 months"):
         stack.backfill({"from": "2026-01-01", "to": "2026-02-01"})
+
+
+def test_where_zoom_has_retired_call_logs_the_backfill_reads_call_history(stack):
+    records = call_logs(T0.replace(day=1, hour=0), 7, 3)
+    stack.emulator.add_call_logs(records)
+    stack.emulator.configure(call_log_apis="call_history")
+    stack.setenv(BACKFILL_PAGE_SIZE="10")
+
+    result = stack.backfill({"from": "2026-11-01", "to": "2026-11-07"})
+
+    assert result["status"] == "done" and result["call_logs_enqueued"] == 21
+    enqueued = stack.drain("ingest")
+    assert {e["call_log"]["id"] for e in enqueued} == {r["id"] for r in records}
+    parsed = [parse_ingest_event(json.dumps(e)).call_log for e in enqueued]
+    assert all(p.caller_number.startswith("+1907555") and p.result == "no_answer" for p in parsed)
+    routes = Counter((r.route, r.status) for r in stack.emulator.requests if r.category is not None)
+    assert routes == {("GET /phone/call_logs", 404): 1, ("GET /phone/call_history", 200): 3}

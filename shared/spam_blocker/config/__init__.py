@@ -7,7 +7,7 @@ Resource names never have defaults. Each function's model lives in `config/<func
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -52,3 +52,6 @@ class ZoomSettings(BaseModel):
     zoom_client_id: str | None = None
     zoom_client_secret: str | None = None
     zoom_plan: str = "pro"
+    # Which call-log API backfills read: auto tries /phone/call_logs and moves to /phone/call_history where
+    # the old one is retired (404/410); call_logs or call_history pins one.
+    zoom_call_log_api: Literal["auto", "call_logs", "call_history"] = "auto"

@@ -5,6 +5,9 @@ CHECKPOINTS_TABLE                   DynamoDB table of backfill checkpoints (requ
 RATE_LIMIT_TABLE                    the shared rate limiter (required): call logs are Heavy, with a daily limit
 ZOOM_API_URL, ZOOM_OAUTH_URL, ZOOM_SECRET_ARN | ZOOM_ACCOUNT_ID + ZOOM_CLIENT_ID + ZOOM_CLIENT_SECRET,
 ZOOM_PLAN, RATE_LIMIT_MARGIN_S, RATE_LIMIT_RESERVE   as for the expirer
+ZOOM_CALL_LOG_API                   auto | call_logs | call_history: auto reads GET /phone/call_logs and moves
+                                    to GET /phone/call_history, its replacement, where Zoom answers 404/410
+                                    for the old one (default auto)
 DEFAULT_REGION                      region for numbers written without a country code (default US)
 BACKFILL_WINDOW_DAYS                call-log windows of at most this many days (1-31; never more than Zoom's
                                     one month); smaller windows cost a request each but re-fetch less after a

@@ -83,12 +83,13 @@ def get_zoom_client(settings: ZoomSettings):
     credentials = zoom_credentials(settings)
     with _build_lock:
         return _client(settings.zoom_api_url, settings.zoom_oauth_url, credentials.account_id,
-                       credentials.client_id, credentials.client_secret, _transport)
+                       credentials.client_id, credentials.client_secret, _transport, settings.zoom_call_log_api)
 
 
 @cached
-def _client(api_url: str, oauth_url: str, account_id: str, client_id: str, client_secret: Any, transport: Any):
+def _client(api_url: str, oauth_url: str, account_id: str, client_id: str, client_secret: Any, transport: Any,
+            call_log_api: str = "auto"):
     from spam_blocker.zoom.client import ZoomClient
 
     return ZoomClient.create(api_url, oauth_url, account_id, client_id, client_secret.get_secret_value(),
-                             on_request=notify_observers, transport=transport)
+                             on_request=notify_observers, transport=transport, call_log_api=call_log_api)

@@ -16,6 +16,11 @@ Per call:
   A retried DELETE whose first attempt did commit ends in ZoomNotFound, which callers treat as done.
 - `on_request(RequestRecord)` for every API request actually sent: each retry, the 401 before a refresh,
   429s and transport failures (status None) included; OAuth token requests excluded.
+
+Call logs: Zoom is replacing `GET /phone/call_logs` with `GET /phone/call_history` (same query, records in
+a new shape that domain.events reads as well). `call_log_api="auto"` (the default) asks `/phone/call_logs`
+and, once that answers 404 or 410 (retired), switches to `/phone/call_history` for the client's life - one
+extra request per container. "call_logs" or "call_history" pins one.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from spam_blocker.zoom.errors import (
     PermitExpired,
     ZoomBadResponse,
     ZoomError,
+    ZoomNotFound,
     ZoomServerError,
     ZoomTransportError,
 )
@@ -48,6 +54,8 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 DEFAULT_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=5, keepalive_expiry=30.0)
 BLOCKED_LIST = "/phone/blocked_list"
 CALL_LOGS = "/phone/call_logs"
+CALL_HISTORY = "/phone/call_history"
+CALL_LOG_APIS = ("auto", "call_logs", "call_history")
 
 
 @dataclass(frozen=True)
@@ -65,9 +73,13 @@ class ZoomClient:
                  sleep: Callable[[float], None] = time.sleep, max_retries: int = 2,
                  max_inline_wait_s: float = 1.0, rng: random.Random | None = None,
                  on_request: Callable[[RequestRecord], None] | None = None,
-                 backoff_base_s: float = 0.2, backoff_cap_s: float = 0.8) -> None:
+                 backoff_base_s: float = 0.2, backoff_cap_s: float = 0.8, call_log_api: str = "auto") -> None:
         if max_retries < 0 or max_inline_wait_s < 0:
             raise ValueError("max_retries and max_inline_wait_s must be >= 0")
+        if call_log_api not in CALL_LOG_APIS:
+            raise ValueError(f"call_log_api must be one of {', '.join(CALL_LOG_APIS)}, not {call_log_api!r}")
+        self._call_log_auto = call_log_api == "auto"
+        self._call_log_path = CALL_HISTORY if call_log_api == "call_history" else CALL_LOGS
         self._http = http
         self._clock = clock or SystemClock()
         self._sleep = sleep
@@ -84,7 +96,8 @@ class ZoomClient:
                limits: httpx.Limits = DEFAULT_LIMITS, clock: Clock | None = None,
                on_request: Callable[[RequestRecord], None] | None = None,
                sleep: Callable[[float], None] = time.sleep, max_retries: int = 2,
-               max_inline_wait_s: float = 1.0, rng: random.Random | None = None) -> ZoomClient:
+               max_inline_wait_s: float = 1.0, rng: random.Random | None = None,
+               call_log_api: str = "auto") -> ZoomClient:
         """A client with its own httpx.Client: pooled keep-alive connections, a timeout on every phase
         (connect, read, write, pool), redirects off, our User-Agent. `api_url` may end in /v2 or not."""
         auth = ZoomOAuth(oauth_url, account_id, client_id, client_secret, clock=clock, rng=rng)
@@ -93,7 +106,7 @@ class ZoomClient:
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"}, follow_redirects=False,
         )
         return cls(http, clock=clock, sleep=sleep, max_retries=max_retries,
-                   max_inline_wait_s=max_inline_wait_s, rng=rng, on_request=on_request)
+                   max_inline_wait_s=max_inline_wait_s, rng=rng, on_request=on_request, call_log_api=call_log_api)
 
     def close(self) -> None:
         self._http.close()
@@ -165,12 +178,33 @@ class ZoomClient:
 
     def call_logs_page(self, *, date_from: date, date_to: date, next_page_token: str | None = None,
                        page_size: int = 300, log_type: str = "all") -> CallLogsPage:
-        """One page of the account's call logs (either `call_logs` or the newer `call_history` shape)."""
-        params: dict[str, Any] = {"from": _day(date_from), "to": _day(date_to), "type": log_type,
-                                  "page_size": page_size}
+        """One page of the account's call logs, from whichever of the two APIs this account answers (see the
+        module docstring). `log_type` "missed" exists on `/phone/call_logs` only."""
+        params: dict[str, Any] = {"from": _day(date_from), "to": _day(date_to), "page_size": page_size}
         if next_page_token:
             params["next_page_token"] = next_page_token
-        route, response = self._request("GET", CALL_LOGS, params=params)
+        path = self._call_log_path
+        try:
+            return self._call_logs_from(path, params, log_type)
+        except ZoomNotFound as exc:
+            if not (self._call_log_auto and path == CALL_LOGS and exc.status in (404, 410)):
+                raise
+            logger.warning("GET /phone/call_logs is retired here; reading GET /phone/call_history",
+                           extra={"status": exc.status})
+            self._call_log_path = CALL_HISTORY
+            return self._call_logs_from(CALL_HISTORY, params, log_type)
+
+    @property
+    def call_log_path(self) -> str:
+        """The call-log API this client reads: CALL_LOGS, or CALL_HISTORY (pinned, or after a fallback)."""
+        return self._call_log_path
+
+    def _call_logs_from(self, path: str, params: dict[str, Any], log_type: str) -> CallLogsPage:
+        if path == CALL_LOGS:
+            params = {**params, "type": log_type}
+        elif log_type != "all":
+            raise ValueError(f"log_type {log_type!r} exists on {CALL_LOGS} only")
+        route, response = self._request("GET", path, params=params)
         return parse_model(response, CallLogsPage, route=route)
 
     def iter_call_logs(self, date_from: date, date_to: date, *, page_size: int = 300,
