@@ -91,6 +91,7 @@ class RunSummary:
     unblocks_requested: int = 0
     blocks_created: int = 0
     blocks_expired: int = 0
+    blocks_would_expire: int = 0  # --dry-run with --expire-at: what the expirer would have removed
     blocks_adopted: int = 0
     zoom_requests: dict[str, int] = field(default_factory=dict)
     zoom_429s: int = 0
@@ -113,6 +114,7 @@ class RunSummary:
             "unblocks_requested": self.unblocks_requested,
             "blocks_created": self.blocks_created,
             "blocks_expired": self.blocks_expired,
+            "blocks_would_expire": self.blocks_would_expire,
             "blocks_adopted": self.blocks_adopted,
             "zoom_requests": dict(sorted(self.zoom_requests.items())),
             "zoom_429s": self.zoom_429s,
@@ -386,9 +388,14 @@ class Pipeline:
         from functions.expirer import handler as expirer
 
         assert self.options.expire_at is not None
+        now = iso(self.options.expire_at)
+        if self.options.dry_run:  # the expirer's own dry run: it reads, says what it would do, changes nothing
+            result = expirer.lambda_handler({"now": now, "dry_run": True}, LambdaContext("expirer")) or {}
+            self.summary.blocks_would_expire = int(result.get("expired", 0))
+            return
         total = 0
         for _ in range(1000):  # bounded work per invocation; invoke again until nothing is left
-            result = expirer.lambda_handler({"now": iso(self.options.expire_at)}, LambdaContext("expirer"))
+            result = expirer.lambda_handler({"now": now}, LambdaContext("expirer"))
             expired = int((result or {}).get("expired", 0))
             total += expired
             progressed = expired + int((result or {}).get("renewed", 0))

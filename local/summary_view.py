@@ -40,7 +40,8 @@ def render_summary(s: RunSummary) -> str:
     out.append("")
     out.append(f"Blocks: {len(prefixes)} prefix(es), {len(numbers)} number(s); "
                f"{s.blocks_requested} requested, {s.blocks_created} created in Zoom this run, "
-               f"{s.blocks_adopted} adopted from Zoom, {s.blocks_expired} expired")
+               f"{s.blocks_adopted} adopted from Zoom, {s.blocks_expired} expired"
+               + (f" ({s.blocks_would_expire} would expire: dry run)" if s.blocks_would_expire else ""))
     for group in _grouped(prefixes + numbers):
         first = group[0]
         targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]

@@ -269,6 +269,22 @@ def test_expire_at_removes_the_blocks_from_zoom(zoom, files):
     assert [e for e in zoom.entries() if e["status"] == "active"] == []
 
 
+def test_a_dry_run_with_expire_at_says_what_would_expire_and_removes_nothing(zoom, files):
+    first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
+    assert first.returncode == 0, first.stderr
+    before, sent_before = zoom.entries(), len(zoom.requests())
+    summary_path = files["dir"] / "dry-expire.json"
+
+    result = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]),
+                     "--dry-run", "--expire-at", "2027-06-01T00:00:00Z", "--summary-json", str(summary_path))
+
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["blocks_expired"] == 0 and summary["blocks_would_expire"] == summary["blocks_adopted"] > 0
+    assert zoom.entries() == before
+    assert all(r["method"] == "GET" or r["path"].endswith("/oauth/token") for r in zoom.requests()[sent_before:])
+
+
 @pytest.mark.parametrize("overrides, code, message", [
     ({"ZOOM_CLIENT_SECRET": "wrong"}, 3, "refused the credentials"),
     ({"ZOOM_API_URL": "http://127.0.0.1:9/v2", "ZOOM_OAUTH_URL": "http://127.0.0.1:9/oauth/token"}, 3, "unreachable"),
