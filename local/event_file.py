@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 
@@ -31,11 +33,35 @@ def check_readable(path: str | Path, what: str) -> Path:
     return p
 
 
+BOM = "\ufeff"
+
+
 def iter_lines(path: str | Path) -> Iterator[Line]:
     """Non-empty lines (whitespace-only lines are skipped), decoded leniently: a bad byte spoils its
-    line (which then fails validation and is reported), never the whole run."""
+    line (which then fails validation and is reported), never the whole run. A UTF-8 byte-order mark at
+    the start of the file (as some Windows editors write) is not part of the first line."""
     with Path(path).open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             text = raw.decode("utf-8", errors="replace").strip()
+            if number == 1:
+                text = text.removeprefix(BOM).strip()
             if text:
                 yield Line(number, text)
+
+
+def earliest_event_time(lines: Iterator[Line]) -> datetime | None:
+    """The earliest event time among the lines that carry a readable one (a light pass: no validation)."""
+    from spam_blocker.clock import parse_iso
+
+    earliest: datetime | None = None
+    for line in lines:
+        try:
+            data = json.loads(line.text)
+            log = data.get("call_log") if isinstance(data, dict) else None
+            raw = (log.get("date_time") or log.get("start_time")) if isinstance(log, dict) else data.get("reported_at")
+            at = parse_iso(raw) if isinstance(raw, str) else None
+        except (ValueError, AttributeError, RecursionError):
+            continue
+        if at is not None and at.tzinfo is not None and (earliest is None or at < earliest):
+            earliest = at
+    return earliest

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 from spam_blocker.adapters.sqs_queue import SqsQueue
 
 from local.esm_loop import EventSourceMapping, LambdaContext
-from local.event_file import Line, check_readable, iter_lines
+from local.event_file import Line, check_readable, earliest_event_time, iter_lines
 from local.local_aws import LocalAws, LocalResources
 from local.progress import Progress
 from local.zoom_access import ZoomAccess
@@ -178,6 +178,9 @@ class _Feeder:
 
 
 IGNORED = "ignored"
+ADOPT_ATTEMPTS = 6  # listings of Zoom's blocked list at start, pausing 1, 2, 4, 8, 10 s between them
+ADOPT_PAUSE_CAP_S = 10.0
+ADOPT_PERMIT_WAIT_S = 2.0  # the longest a page waits for a permit of the shared limiter
 LOCAL_RATE_LIMIT_MARGIN_S = "0.1"  # the deployed default is 0.05 (RATE_LIMIT_MARGIN_S)
 
 
@@ -310,20 +313,45 @@ class Pipeline:
             wiring.cache_clear()
 
     def _adopt(self, resources: LocalResources, zoom: Any) -> None:
-        """Zoom is the shared truth: adopt our tagged entries, record a person's as blocking."""
+        """Zoom is the shared truth: adopt our tagged entries, record a person's as blocking.
+
+        The whole list must be read before any work (an entry missed would be created twice): pages are
+        paced by the shared limiter at the plan's Medium rate, and a listing cut short by a 429 is read
+        again after a pause, a few times, before the run gives up (exit 3). Adopted rows count from the
+        file's earliest event time (the run's clock is event time); a dry run adopts into its own table
+        but never deletes a duplicate from Zoom."""
         from spam_blocker.adapters.dynamo_blocks import DynamoBlockStore
         from spam_blocker.clock import SystemClock
+        from spam_blocker.config.reconciler import ReconcilerSettings
         from spam_blocker.services.reconcile import reconcile
+        from spam_blocker.wiring.limiter import shared_limiter
         from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
 
         store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
-        try:
-            report = reconcile(zoom, store, clock=SystemClock())
-        except ZoomAuthFailed as exc:
-            raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
-        except ZoomError as exc:
-            raise RunFailed(f"Zoom's blocked list could not be read: {exc.message}", 3) from None
-        self.summary.blocks_adopted = getattr(report, "adopted", 0)
+        settings = ReconcilerSettings.from_env(os.environ)
+        limiter = shared_limiter(resources.dynamodb, settings, self.access.account_id)
+        adopt_at = earliest_event_time(iter_lines(self.options.events))
+        adopted = 0
+        for attempt in range(ADOPT_ATTEMPTS):
+            try:
+                report = reconcile(zoom, store, limiter, SystemClock(), adoption=settings.adoption(),
+                                   page_size=settings.page_size, max_wait_s=ADOPT_PERMIT_WAIT_S, sleep=time.sleep,
+                                   zoom_writes=not self.options.dry_run, now=adopt_at)
+            except ZoomAuthFailed as exc:
+                raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
+            except ZoomError as exc:
+                raise RunFailed(f"Zoom's blocked list could not be read: {exc.message}", 3) from None
+            adopted += report.adopted
+            if report.complete:
+                break
+            pause = min(2.0 ** attempt, ADOPT_PAUSE_CAP_S)
+            print(f"Zoom's blocked list was not read to the end ({report.stopped}); reading it again in "
+                  f"{pause:g} s", file=self.log, flush=True)
+            time.sleep(pause)
+        else:
+            raise RunFailed(f"Zoom's blocked list could not be read to the end after {ADOPT_ATTEMPTS} tries "
+                            f"({report.stopped}): stopping before any work, or entries would be duplicated", 3)
+        self.summary.blocks_adopted = adopted
         self._zoom_ids_at_start = {item["zoom_id"] for item in self._block_items(resources) if item.get("zoom_id")}
 
     def _stream(self, resources: LocalResources) -> None:

@@ -245,6 +245,40 @@ def test_a_second_run_over_the_same_events_creates_nothing(zoom, files):
     assert zoom.entries() == before
 
 
+def test_a_429_while_listing_at_start_is_waited_out_and_nothing_is_duplicated(zoom, files):
+    first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
+    assert first.returncode == 0, first.stderr
+    for n in range(250):  # a person's entries: the listing takes three pages
+        zoom.http.post("/_emulator/entries", json={"phone_number": f"+1212555{n:04d}", "comment": "by hand"})
+    before = zoom.entries()
+    zoom.http.post("/_emulator/faults", json={"kind": "429", "route": "GET /phone/blocked_list", "count": 1})
+    summary_path = files["dir"] / "after-429.json"
+
+    second = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]),
+                     "--summary-json", str(summary_path))
+
+    assert second.returncode == 0, second.stderr
+    assert "not read to the end" in second.stderr
+    summary = json.loads(summary_path.read_text())
+    ours = [e for e in before if e.get("comment", "").startswith("[spam-blocker]")]
+    assert summary["blocks_created"] == 0 and summary["blocks_adopted"] == len(ours) > 0
+    assert zoom.entries() == before
+
+
+def test_a_dry_run_adopts_but_never_deletes_a_duplicate_in_zoom(zoom, files):
+    first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
+    assert first.returncode == 0, first.stderr
+    ours = next(e for e in zoom.entries() if e.get("comment", "").startswith("[spam-blocker]"))
+    zoom.http.post("/_emulator/entries", json={k: ours[k] for k in ("phone_number", "match_type", "comment")})
+    before, sent_before = zoom.entries(), len(zoom.requests())
+
+    result = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]), "--dry-run")
+
+    assert result.returncode == 0, result.stderr
+    assert zoom.entries() == before
+    assert all(r["method"] == "GET" or r["path"].endswith("/oauth/token") for r in zoom.requests()[sent_before:])
+
+
 def test_dry_run_reads_zoom_but_never_writes(zoom, files):
     result = run_cli(zoom.env(), "--events", str(files["events"]), "--dry-run",
                      "--summary-json", str(files["dir"] / "dry.json"))

@@ -11,7 +11,9 @@
    entries from Zoom (Light permits). A person's entry is never changed in Zoom.
 4. Counts go to the report and to metrics (`Drift<Kind>`).
 
-`dry_run` lists and plans, then writes and deletes nothing.
+`dry_run` lists and plans, then writes and deletes nothing. `zoom_writes=False` repairs the table but never
+changes Zoom (a local dry run adopting into its own fresh table). `now` is the time repaired rows count from
+(default: the clock's; the local runner passes event time, while permits keep the clock).
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ _COUNTERS = {
 
 def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | None = None, clock: Clock | None = None,
               *, dry_run: bool = False, adoption: AdoptionPolicy = DEFAULT_ADOPTION, page_size: int = 100,
-              max_wait_s: float = 0.0, sleep: Callable[[float], None] | None = None) -> ReconcileReport:
+              max_wait_s: float = 0.0, sleep: Callable[[float], None] | None = None, zoom_writes: bool = True,
+              now: datetime | None = None) -> ReconcileReport:
     """See the module docstring. `limiter` may be None (no permits); `clock` is required (positionally or
     as `clock=`). Zoom errors other than 429 while listing propagate (ZoomAuthFailed: the credentials are
     refused; ZoomServerError / ZoomTransportError: Zoom unavailable)."""
@@ -122,7 +125,7 @@ def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | Non
     records: dict[BlockKey, BlockRecord] = {r.key: r for r in store.blocking_records()}
     listed_keys = {e.key for e in entries}
     records.update(store.get_many(listed_keys))
-    now = clock.now()
+    now = clock.now() if now is None else now
     plan = plan_repairs(entries, records, now=now, listing_started_at=started, complete=report.complete,
                         adoption=adoption)
     report.in_sync, report.pending, report.unverified = plan.in_sync, plan.pending, plan.unverified
@@ -137,7 +140,9 @@ def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | Non
                 "block_id": repair.key.as_id(), "zoom_id": repair.zoom_id})
             _count(report, repair, repair.kind)
         elif repair.kind in ("delete_duplicate", "delete_stale"):
-            if zoom_ok:
+            if not zoom_writes:
+                _count(report, repair, "would " + repair.kind)
+            elif zoom_ok:
                 zoom_ok = _delete(zoom, permits, repair, report)
         else:
             _write(store, repair, report)
