@@ -13,7 +13,8 @@ from spam_blocker.domain.phone import (
 @pytest.mark.parametrize(
     "raw",
     ["+19075550123", "+1 (907) 555-0123", "19075550123", "907-555-0123", "(907) 555 0123", "907.555.0123",
-     "+1-907-555-0123 ext. 12", " +1 907 555 0123 "],
+     "+1-907-555-0123 ext. 12", " +1 907 555 0123 ", "001 907 555 0123", "00 1 (907) 555-0123",
+     "011 1 907 555 0123"],
 )
 def test_common_written_forms_normalise_to_e164(raw):
     assert normalize(raw) == "+19075550123"
@@ -23,7 +24,14 @@ def test_default_region_applies_to_national_forms():
     assert normalize("020 7123 4567", region="GB") == "+442071234567"
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "abc", "12", "+1 907", "0000000000000000000"])
+@pytest.mark.parametrize(("raw", "region"), [("0044 20 7123 4567", "US"), ("011 44 20 7123 4567", "US"),
+                                             ("0044 20 7123 4567", "GB"), ("00 44 20 7123 4567", "DE")])
+def test_00_is_read_as_the_international_prefix(raw, region):
+    assert normalize(raw, region=region) == "+442071234567"
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "abc", "12", "+1 907", "0000000000000000000",
+                                 "555-0123", "5550124", "00", "00 12"])
 def test_unparseable_numbers_raise(raw):
     with pytest.raises(InvalidNumber):
         normalize(raw)

@@ -44,7 +44,8 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
         raise InvalidNumber(f"cannot parse phone number {raw!r}: {exc}") from None
-    if not phonenumbers.is_possible_number(number):
+    # IS_POSSIBLE_LOCAL_ONLY ('555-0123' in the US: a number without its area code) is not a whole number.
+    if phonenumbers.is_possible_number_with_reason(number) != phonenumbers.ValidationResult.IS_POSSIBLE:
         raise InvalidNumber(f"not a possible phone number: {raw!r}")
     return number
 
@@ -61,7 +62,17 @@ def normalize(raw: str, region: str = "US") -> str:
     # Bare 11-digit NANP numbers ("19075550123") and international numbers written without '+'.
     if not text.startswith("+") and len(digits) == 11 and digits.startswith("1") and region in {"US", "CA"}:
         text = "+" + digits
-    number = _parse(text, region)
+    try:
+        number = _parse(text, region)
+    except InvalidNumber:
+        # '00 44 20 7946 0960': 00 is the international prefix across most of the world, though not the
+        # region's own (the US dials 011). Where the number does not read as written, read 00 as '+'.
+        if text.startswith("+") or not digits.startswith("00") or len(digits) < 6:
+            raise
+        try:
+            number = _parse("+" + digits[2:], region)
+        except InvalidNumber:
+            raise InvalidNumber(f"not a possible phone number: {raw!r}") from None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # A real number's E.164 form reads back as itself. Some digit strings do not ('(000) 000-0000' in DE gives
     # +49000000000, which reads as +4900000000): one caller would get several identities. Not a number.
