@@ -140,11 +140,12 @@ class _Partition:
 
 
 def make_moto_dynamodb_query_fast() -> None:
-    """Make a DynamoDB Query on a table's own key read one partition (idempotent; results unchanged).
+    """Remove two hot spots of moto's DynamoDB (idempotent; answers unchanged).
 
     moto answers every Query by sorting every item of the table and keeping the partition's: a local run
     whose Evidence table grows to thousands of items slowed from about 120 to 10 events/s. A Query on the
-    table's key (no index) now reads its partition only; index queries are left as they are.
+    table's key (no index) now reads its partition only; index queries are left as they are. And item
+    answers skip moto's shape-walking serialiser (`_fast_item_responses`).
     """
     global _QUERY_FAST
     with _PATCH_LOCK:
@@ -164,4 +165,40 @@ def make_moto_dynamodb_query_fast() -> None:
             return original(_Partition(self, hash_key), *args, **kwargs)
 
         Table.query = query
+        _fast_item_responses()
         _QUERY_FAST = True
+
+
+# Operations whose answers are plain DynamoDB JSON (attribute-value maps, counts, keys, capacity).
+_ITEM_OPERATIONS = frozenset({"Query", "Scan", "GetItem", "BatchGetItem", "PutItem", "UpdateItem", "DeleteItem",
+                              "BatchWriteItem", "TransactGetItems"})
+
+
+def _fast_item_responses() -> None:
+    """moto serialises every answer by walking the operation's response shape: a Query answering 300 items
+    takes seconds (measured: 3.3 s, against 18 ms for json.dumps of the same dict). For the item operations
+    moto's result already is the wire form, so it is written as JSON directly - the same body, as the
+    contract test in tests/unit/test_moto_locks.py checks. Anything else, or a binary attribute (its wire
+    form is the shape's business), goes through moto's serialiser as before."""
+    import email.utils
+    import json
+    import uuid
+
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    @functools.wraps(original)
+    def execute_result(self, context):  # type: ignore[no-untyped-def]
+        if context.operation_model.name in _ITEM_OPERATIONS:
+            try:
+                body = json.dumps(self.result, separators=(",", ":"))
+            except (TypeError, ValueError):
+                body = None
+            if body is not None and '"B":' not in body and '"BS":' not in body:
+                headers = {"Content-Type": "application/x-amz-json-1.0", "server": "amazon.com",
+                           "date": email.utils.formatdate(usegmt=True), "x-amzn-requestid": uuid.uuid4().hex}
+                return 200, headers, body
+        return original(self, context)
+
+    DynamoResult.execute_result = execute_result

@@ -303,6 +303,25 @@ def test_expire_at_removes_the_blocks_from_zoom(zoom, files):
     assert [e for e in zoom.entries() if e["status"] == "active"] == []
 
 
+def test_blocks_adopted_from_zoom_count_from_event_time_too(zoom, files):
+    events = files["dir"] / "2021.jsonl"
+    lines = [_call(f"old{k}", ROBOCALLER, EMPLOYEES[k], k * 10, 2, "No Answer") for k in range(5)]
+    lines += [_report(ROBOCALLER, who, 60) for who in ("ext-1", "ext-2")]
+    events.write_text("".join(json.dumps(e).replace("2026-11-16", "2021-03-01") + "\n" for e in lines))
+    first = run_cli(zoom.env(), "--events", str(events))
+    assert first.returncode == 0, first.stderr
+    assert _covered(ROBOCALLER, zoom.entries())
+    summary_path = files["dir"] / "2021-expire.json"
+
+    second = run_cli(zoom.env(), "--events", str(events), "--expire-at", "2021-06-01T00:00:00Z",
+                     "--summary-json", str(summary_path))
+
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["blocks_adopted"] == 1 and summary["blocks_expired"] == 1
+    assert not _covered(ROBOCALLER, zoom.entries())
+
+
 def test_a_dry_run_with_expire_at_says_what_would_expire_and_removes_nothing(zoom, files):
     first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
     assert first.returncode == 0, first.stderr

@@ -62,3 +62,59 @@ def test_conditional_update_admits_exactly_one_racer():
     for t in threads:
         t.join()
     assert len(winners) == 1
+
+
+def _table_with_items(ddb, count: int) -> None:
+    ddb.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                           {"AttributeName": "sk", "AttributeType": "S"}])
+    for i in range(count):
+        ddb.put_item(TableName="t", Item={
+            "pk": {"S": "a" if i % 3 else "b"}, "sk": {"S": f"{i:04d}"}, "n": {"N": "1.50"}, "flag": {"BOOL": True},
+            "none": {"NULL": True}, "tags": {"SS": ["x", "y"]}, "nums": {"NS": ["1", "2"]},
+            "calls": {"L": [{"M": {"at": {"N": str(j)}, "who": {"S": f"+1907555{j:04d}"}}} for j in range(5)]}})
+
+
+@mock_aws
+def test_fast_item_answers_are_exactly_what_motos_serialiser_writes():
+    import moto.dynamodb.responses as responses
+
+    from local.moto_locks import _ITEM_OPERATIONS
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    _table_with_items(ddb, 30)
+    calls = [
+        ("query", dict(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}},
+                       Limit=7, ScanIndexForward=False)),
+        ("scan", dict(TableName="t", FilterExpression="sk > :s", ExpressionAttributeValues={":s": {"S": "0010"}})),
+        ("get_item", dict(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "0001"}})),
+        ("batch_get_item", dict(RequestItems={"t": {"Keys": [{"pk": {"S": "a"}, "sk": {"S": "0002"}},
+                                                             {"pk": {"S": "b"}, "sk": {"S": "0003"}}]}})),
+        ("update_item", dict(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "0001"}}, ReturnValues="ALL_NEW",
+                             UpdateExpression="SET n = :v", ExpressionAttributeValues={":v": {"N": "1.50"}})),
+    ]
+    fast = {name: ddb.__getattribute__(name)(**kwargs) for name, kwargs in calls}
+    patched = responses.DynamoResult.execute_result
+    responses.DynamoResult.execute_result = patched.__wrapped__  # moto's own serialiser
+    try:
+        slow = {name: ddb.__getattribute__(name)(**kwargs) for name, kwargs in calls}
+    finally:
+        responses.DynamoResult.execute_result = patched
+    for name, _ in calls:
+        fast[name].pop("ResponseMetadata"), slow[name].pop("ResponseMetadata")
+        assert fast[name] == slow[name], name
+    assert fast["query"]["Count"] == 7 and "LastEvaluatedKey" in fast["query"]
+    assert {"Query", "GetItem", "BatchGetItem"} <= _ITEM_OPERATIONS
+
+
+@mock_aws
+def test_a_query_reads_its_partition_only_and_answers_as_before():
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    _table_with_items(ddb, 30)
+    pages = ddb.get_paginator("query").paginate(TableName="t", KeyConditionExpression="pk = :p",
+                                                ExpressionAttributeValues={":p": {"S": "b"}}, PaginationConfig={"PageSize": 4})
+    keys = [item["sk"]["S"] for page in pages for item in page["Items"]]
+    assert keys == [f"{i:04d}" for i in range(0, 30, 3)]
+    assert ddb.query(TableName="t", KeyConditionExpression="pk = :p",
+                     ExpressionAttributeValues={":p": {"S": "zzz"}})["Items"] == []

@@ -114,9 +114,16 @@ def parse_list(text: str, source: str = "<list>", region: str = "US") -> list[Li
 
 
 def load_list_file(path: str | Path, region: str = "US") -> list[ListEntry]:
-    """Read and parse a list file. Raises ListFileError (bad line) or OSError (unreadable file)."""
+    """Read and parse a list file (UTF-8, a byte-order mark allowed). Raises ListFileError (a bad line, or
+    a line that is not UTF-8) or OSError (unreadable file)."""
     file = Path(path)
-    return parse_list(file.read_text(encoding="utf-8"), source=file.name, region=region)
+    raw = file.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ListFileError(file.name, line, "not UTF-8 text (save the file as UTF-8)") from None
+    return parse_list(text, source=file.name, region=region)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,20 @@ def test_load_list_file_reads_a_file(tmp_path):
         load_list_file(tmp_path / "missing.txt")
 
 
+def test_a_list_file_may_start_with_a_byte_order_mark_and_use_crlf(tmp_path):
+    path = tmp_path / "own.txt"
+    path.write_bytes("\ufeff# own numbers\r\n+1 (907) 555-0100\r\n".encode())
+    assert [e.key for e in load_list_file(path)] == ["+19075550100"]
+
+
+def test_a_list_file_that_is_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "allow.txt"
+    path.write_bytes(b"+19075550100\n# caf\xe9 vendor\n+19075550101\n")
+    with pytest.raises(ListFileError) as info:
+        load_list_file(path)
+    assert str(info.value).startswith("allow.txt:2: not UTF-8")
+
+
 def test_protected_lists_answer_covering_and_overlap_questions():
     lists = ProtectedLists.of(allow=parse_list("+1907212*\n+13055550142\n"), own=parse_list("+19075550100\n"))
     assert lists.allow_entry_for("+19072129999").key == "1907212*"

@@ -1,0 +1,27 @@
+"""Reading `run --events`: numbered non-empty lines, a byte-order mark, and the earliest event time."""
+
+from datetime import UTC, datetime
+
+from local.event_file import earliest_event_time, iter_lines
+
+
+def test_lines_are_numbered_blank_ones_skipped_and_a_bom_is_not_part_of_line_one(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_bytes("\ufeff{\"a\": 1}\r\n\r\n  \n{\"b\": 2}\n".encode())
+    assert [(line.number, line.text) for line in iter_lines(path)] == [(1, '{"a": 1}'), (4, '{"b": 2}')]
+
+
+def test_the_earliest_event_time_skips_what_it_cannot_read(tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join([
+        '{"type": "spam_report", "phone_number": "+19075550123", "reported_at": "2021-03-02T10:00:00Z"}',
+        '{not json',
+        '{"type": "call_log", "call_log": {"date_time": "2021-03-01T09:00:00-05:00"}}',
+        '{"type": "call_log", "call_log": {"start_time": "2021-02-28T23:00:00Z"}}',
+        '{"type": "call_log", "call_log": {"date_time": "2020-01-01T00:00:00"}}',  # no zone: skipped
+        '[1, 2]',
+    ]) + "\n")
+    assert earliest_event_time(iter_lines(path)) == datetime(2021, 2, 28, 23, 0, tzinfo=UTC)
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    assert earliest_event_time(iter_lines(empty)) is None
