@@ -147,9 +147,12 @@ class _Feeder:
     def run(self) -> None:
         try:
             batch: list[str] = []
+            batch_bytes = 0
             for line in self._lines:
                 self._summary.events_read += 1
-                reason = validate_line(line.text, self._region)
+                size = len(line.text.encode("utf-8", "surrogatepass"))
+                reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
+                          if size > SQS_MAX_BYTES else validate_line(line.text, self._region))
                 if reason == IGNORED:
                     self._summary.events_ignored += 1
                 elif reason is not None:
@@ -157,10 +160,14 @@ class _Feeder:
                     if len(self._summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
                         self._summary.rejected_lines.append(RejectedLine(line.number, reason))
                     continue
+                if batch and batch_bytes + size > SQS_MAX_BYTES:  # a batch's messages share the limit too
+                    self._send(batch)
+                    batch, batch_bytes = [], 0
                 batch.append(line.text)
+                batch_bytes += size
                 if len(batch) == 10:
                     self._send(batch)
-                    batch = []
+                    batch, batch_bytes = [], 0
                 self._on_progress(self._summary.events_read)
             if batch:
                 self._send(batch)
@@ -178,6 +185,7 @@ class _Feeder:
 
 
 IGNORED = "ignored"
+SQS_MAX_BYTES = 262_144  # one message, and one SendMessageBatch in all
 ADOPT_ATTEMPTS = 6  # listings of Zoom's blocked list at start, pausing 1, 2, 4, 8, 10 s between them
 ADOPT_PAUSE_CAP_S = 10.0
 ADOPT_PERMIT_WAIT_S = 2.0  # the longest a page waits for a permit of the shared limiter

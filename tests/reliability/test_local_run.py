@@ -153,3 +153,17 @@ def test_a_run_rides_out_a_429_and_a_dropped_post(tmp_path):
     assert summary.blocks_created == 6 and summary.dead_letters == {}
     assert summary.zoom_429s == 1  # the injected one: the shared limiter kept Zoom's real limit
     assert summary.zoom_requests["POST /phone/blocked_list"] == 6 + 2
+
+
+def test_events_too_large_for_sqs_are_rejected_and_large_ones_are_batched_within_its_limit(tmp_path):
+    padded = [json.dumps({**json.loads(line), "padding": "x" * 120_000}) for line in scenario()[:10]]  # 5 numbers
+    huge = json.dumps({**json.loads(scenario()[0]), "padding": "x" * 300_000})
+    events = tmp_path / "large.jsonl"
+    events.write_text("\n".join([huge, *padded]) + "\n")
+    emulator = ZoomEmulator(plan="pro", seed=1)
+
+    summary = run(emulator, events)
+
+    assert [(r.line, r.reason) for r in summary.rejected_lines] == [
+        (1, f"event of {len(huge):,} bytes: an SQS message holds at most 262,144")]
+    assert ours(emulator) == {("phoneNumber", n): 1 for n in NUMBERS[:5]} and summary.dead_letters == {}
