@@ -116,11 +116,13 @@ class ZoomOAuth(httpx.Auth):
         return token.value
 
     def token_request(self, timeout: dict | None = None) -> httpx.Request:
+        # Zoom documents the parameters in the query string (`?grant_type=account_credentials&account_id=`)
+        # and accepts them in the form body too; servers written from either reading exist: send both.
+        grant = {"grant_type": "account_credentials", "account_id": self._account_id}
         return httpx.Request(
-            "POST", self.oauth_url,
+            "POST", self.oauth_url, params=grant,
             headers={"Authorization": self._basic, "Accept": "application/json", "User-Agent": USER_AGENT},
-            data={"grant_type": "account_credentials", "account_id": self._account_id},
-            extensions={"timeout": timeout or DEFAULT_TIMEOUT.as_dict()},
+            data=grant, extensions={"timeout": timeout or DEFAULT_TIMEOUT.as_dict()},
         )
 
     def _forget(self, token: str) -> None:
