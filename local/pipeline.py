@@ -546,7 +546,11 @@ def _action_of(body: str) -> str:
 
 def _thread_safe_metrics() -> None:
     """A Lambda container runs one invocation at a time; the local runner runs several pollers of one
-    function in one process, which would share Powertools' metric set unguarded. One lock around it."""
+    function in one process, which would share Powertools' metric set unguarded. One lock around it.
+
+    Metrics are off here (POWERTOOLS_METRICS_DISABLED), but Powertools still prints a metric's values as
+    EMF JSON on stdout once a hundred of them pile up, in the middle of the run's own output: while they
+    are off, a metric is not recorded at all."""
     import functools
 
     from spam_blocker.observability import metrics
@@ -554,6 +558,9 @@ def _thread_safe_metrics() -> None:
     provider = metrics.provider
     if getattr(provider, "_local_lock", None) is not None:
         return
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     lock = threading.RLock()
     provider._local_lock = lock
     for name in ("add_metric", "add_dimension", "add_metadata", "flush_metrics", "clear_metrics",
@@ -561,11 +568,17 @@ def _thread_safe_metrics() -> None:
         method = getattr(provider, name)
 
         @functools.wraps(method)
-        def locked(*args: Any, __method: Any = method, **kwargs: Any) -> Any:
+        def locked(*args: Any, __method: Any = method, __name: str = name, **kwargs: Any) -> Any:
+            if __name == "add_metric" and _metrics_disabled():
+                return None
             with lock:
                 return __method(*args, **kwargs)
 
         setattr(provider, name, locked)
+
+
+def _metrics_disabled() -> bool:
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _quiet_logs() -> None:

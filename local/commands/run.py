@@ -50,6 +50,26 @@ def parse_expire_at(value: str | None):
         raise InputFileError(f"--expire-at must be ISO-8601 with a zone, e.g. 2026-12-01T00:00:00Z (got {value!r})") from None
 
 
+def parse_region(value: str) -> str:
+    from spam_blocker.config.expirer import known_region
+
+    try:
+        return known_region(value)
+    except ValueError as exc:
+        raise InputFileError(f"--region: {exc}") from None
+
+
+def check_writable(path: Path) -> None:
+    """Before any work: the summary's folder exists and can be written to (a run is not redone for that)."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputFileError(f"--summary-json {path} is a folder")
+    if not folder.is_dir():
+        raise InputFileError(f"--summary-json: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputFileError(f"--summary-json: cannot write {path}")
+
+
 def run(args: argparse.Namespace) -> int:
     from local.pipeline import Pipeline, RunFailed, RunOptions
     from local.summary_view import render_summary
@@ -57,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = RunOptions(events=args.events, allowlist=args.allowlist, own_numbers=args.own_numbers,
                              expire_at=parse_expire_at(args.expire_at), dry_run=args.dry_run,
-                             region=args.region, progress=not args.quiet)
+                             region=parse_region(args.region), progress=not args.quiet)
+        if args.summary_json is not None:
+            check_writable(args.summary_json)
         access = from_environment(os.environ)
     except (InputFileError, ZoomConfigError) as exc:
         print(f"spam-blocker run: {exc}", file=sys.stderr)

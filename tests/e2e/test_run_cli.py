@@ -359,9 +359,14 @@ def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     bad_list = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(bad_allow))
     no_events = subprocess.run([CLI, "run"], env=zoom.env(), capture_output=True, text=True, timeout=60)
     bad_time = run_cli(zoom.env(), "--events", str(files["events"]), "--expire-at", "tomorrow")
+    bad_region = run_cli(zoom.env(), "--events", str(files["events"]), "--region", "XX")
+    no_folder = run_cli(zoom.env(), "--events", str(files["events"]), "--summary-json",
+                        str(files["dir"] / "nowhere" / "s.json"))
 
     assert missing.returncode == 2 and "missing.jsonl" in missing.stderr
     assert bad_list.returncode == 2 and "bad-allow.txt" in bad_list.stderr and ":2" in bad_list.stderr
     assert no_events.returncode == 2 and "--events" in no_events.stderr
     assert bad_time.returncode == 2 and "--expire-at" in bad_time.stderr
+    assert bad_region.returncode == 2 and "unknown region 'XX'" in bad_region.stderr
+    assert no_folder.returncode == 2 and "nowhere" in no_folder.stderr
     assert zoom.entries() == []

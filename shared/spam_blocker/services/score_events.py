@@ -12,12 +12,19 @@ evidence is a set of distinct contributions.
 Reads per batch: one Query per exchange with a suspicious event (the candidate's whole range), one
 BatchGetItem round for the other numbers, one for the Blocks keys. Writes: at most one per number whose
 evidence changed.
+
+An exchange whose suspicious numbers all sit under a prefix block already in place is not queried: those
+numbers are read alone (no range to find; whatever is decided for them is covered). The scorer remembers
+the prefix blocks it has read, and confirms the ones it relies on with one small Blocks read first. Live,
+Zoom drops such calls before they reach the logs; a replay of old logs (`run`, backfill) is full of them,
+and a campaign's exchange holds hundreds of numbers.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -80,6 +87,7 @@ class BatchOutcome:
     rejected: int = 0
     evidence_writes: int = 0
     already_covered: int = 0  # block decisions skipped: an active or pending block already covers them
+    exchanges_skipped: int = 0  # exchange queries not made: a prefix block covers every suspicious number
 
 
 class ScoreEvents:
@@ -96,9 +104,30 @@ class ScoreEvents:
         self.clock = clock
         self.policy = policy
         self.options = options
+        self._prefix_blocks: dict[str, BlockKey] = {}  # prefix digits -> key: seen covering, to confirm before use
+        self._prefix_lock = threading.Lock()
+        self.max_prefix_blocks_remembered = 10_000
 
     def start_batch(self) -> ScoringBatch:
         return ScoringBatch(self)
+
+    def learn_prefix_blocks(self, read: Iterable[BlockKey], records: Mapping[BlockKey, BlockRecord]) -> None:
+        """After a Blocks read of the keys `read`: remember the prefix blocks found covering, forget the rest."""
+        with self._prefix_lock:
+            for key in read:
+                if key.match_type != "prefix":
+                    continue
+                record = records.get(key)
+                if record is not None and record.state in COVERING_STATES and key.block_type == "inbound":
+                    if len(self._prefix_blocks) < self.max_prefix_blocks_remembered:
+                        self._prefix_blocks[key.phone_number] = key
+                else:
+                    self._prefix_blocks.pop(key.phone_number, None)
+
+    def remembered_prefix_blocks(self, number: str) -> list[BlockKey]:
+        digits = number.lstrip("+")
+        with self._prefix_lock:
+            return [self._prefix_blocks[digits[:n]] for n in range(1, len(digits)) if digits[:n] in self._prefix_blocks]
 
 
 class ScoringBatch:
@@ -155,6 +184,9 @@ class ScoringBatch:
         batch's contributions, write what changed. Returns number -> the view to decide it on."""
         s = self._s
         ranged = {exchange_of(n) for n, cs in by_number.items() if any(c.is_suspicious for c in cs)}
+        covered = self._covered_exchanges(ranged, by_number)
+        outcome.exchanges_skipped += len(covered)
+        ranged -= covered
         exchange_views: dict[str, dict[str, NumberEvidence]] = {}
         for exchange in sorted(ranged):
             try:
@@ -191,6 +223,30 @@ class ScoringBatch:
             else:
                 views[number] = {number: stored}
         return views
+
+    def _covered_exchanges(self, ranged: set[str], by_number: Mapping[str, list[Contribution]]) -> set[str]:
+        """The exchanges of `ranged` whose every suspicious number of this batch a prefix block (remembered,
+        then confirmed by one Blocks read) already covers."""
+        s = self._s
+        hinted: dict[str, dict[str, list[BlockKey]]] = {}
+        for exchange in ranged:
+            suspicious = [n for n, cs in by_number.items()
+                          if exchange_of(n) == exchange and any(c.is_suspicious for c in cs)]
+            hints = {n: s.remembered_prefix_blocks(n) for n in suspicious}
+            if hints and all(hints.values()):
+                hinted[exchange] = hints
+        if not hinted:
+            return set()
+        keys = {key for hints in hinted.values() for keys in hints.values() for key in keys}
+        try:
+            records = s.blocks.get_many(keys)
+        except Exception:
+            logger.exception("blocks read failed", extra={"keys": len(keys)})
+            return set()
+        s.learn_prefix_blocks(keys, records)
+        confirmed = {key for key in keys if key in records and records[key].state in COVERING_STATES}
+        return {exchange for exchange, hints in hinted.items()
+                if all(any(key in confirmed for key in keys) for keys in hints.values())}
 
     def _save(self, existing: NumberEvidence, contributions: list[Contribution]) -> tuple[NumberEvidence, int]:
         """Merge and write conditionally on the version read; on a conflict re-read and merge again."""
@@ -260,6 +316,7 @@ class ScoringBatch:
             logger.exception("blocks read failed", extra={"keys": len(keys)})
             failed.update(involved)
             return
+        s.learn_prefix_blocks(keys, records)
 
         requests: list[tuple[BlockRequest, str]] = []
         for key, d in sorted(wanted.items()):
@@ -323,6 +380,8 @@ class ScoringBatch:
         if outcome.ignored:
             metrics.add_metric(name="EventsIgnored", unit="Count", value=outcome.ignored)
         metrics.add_metric(name="EvidenceWrites", unit="Count", value=outcome.evidence_writes)
+        if outcome.exchanges_skipped:
+            metrics.add_metric(name="ExchangeReadsSkipped", unit="Count", value=outcome.exchanges_skipped)
         blocks = sum(1 for r in outcome.requests if r.action == "block")
         if blocks:
             metrics.add_metric(name="BlockRequestsSent", unit="Count", value=blocks)

@@ -248,3 +248,42 @@ def test_decisions_are_made_as_of_the_latest_event_time_known_in_the_exchange(wo
     world.run(robocaller_batch())  # a backfill of earlier events
     backfilled = world.queue.requests[-1]
     assert backfilled.phone_number == ROBO and backfilled.decided_at == T0 + timedelta(minutes=610)
+
+
+def _campaign_calls(start: float, numbers: range) -> list[str]:
+    return [inbound(f"+1907555{n:04d}", start + n, n % 7) for n in numbers]
+
+
+def test_an_exchange_a_prefix_block_covers_is_not_read_whole_once_the_block_is_confirmed(world):
+    scorer = world.scorer()
+    world.blocks.put(BlockRecord(key=BlockKey("prefix", "1907555", "inbound"), state=BlockState.ACTIVE))
+
+    def run(bodies):
+        batch = scorer.start_batch()
+        for i, body in enumerate(bodies):
+            batch.accept(f"m{i}", body)
+        return batch.finish()
+
+    first = run(_campaign_calls(0, range(0, 5)) + [report("+19075550001", 6, "ext-1")])
+    queries = world.evidence.calls.get("query_exchange", 0)
+    second = run(_campaign_calls(10, range(5, 10)))
+    assert (first.exchanges_skipped, second.exchanges_skipped) == (0, 1)  # the first batch learns of the block
+    assert world.evidence.calls.get("query_exchange", 0) == queries
+    assert all(f"+1907555{n:04d}" in world.evidence for n in range(10)) and world.queue.bodies == []
+
+    # once the block is gone, the exchange is read whole again (and the scorer forgets the block)
+    world.blocks.put(BlockRecord(key=BlockKey("prefix", "1907555", "inbound"), state=BlockState.EXPIRED))
+    third = run(_campaign_calls(20, range(10, 12)))
+    assert third.exchanges_skipped == 0 and world.evidence.calls["query_exchange"] == queries + 1
+    assert scorer.remembered_prefix_blocks("+19075550100") == []
+
+
+def test_an_exchange_with_one_uncovered_suspicious_number_is_read_whole(world):
+    scorer = world.scorer()
+    world.blocks.put(BlockRecord(key=BlockKey("prefix", "19075551", "inbound"), state=BlockState.ACTIVE))
+    scorer.learn_prefix_blocks([BlockKey("prefix", "19075551", "inbound")], world.blocks.get_many(
+        [BlockKey("prefix", "19075551", "inbound")]))
+    batch = scorer.start_batch()
+    for i, body in enumerate([inbound("+19075551234", 1, 1), inbound("+19075552345", 2, 2)]):
+        batch.accept(f"m{i}", body)
+    assert batch.finish().exchanges_skipped == 0 and world.evidence.calls["query_exchange"] == 1
