@@ -51,6 +51,7 @@ class RunOptions:
     scorer_pollers: int = 2
     blocker_pollers: int = 4
     scorer_batch_size: int = 50  # as template.yaml's event source mapping
+    blocker_idle_limit_s: float = 120.0  # once all is scored: how long deferred block requests are waited for
     blocker_batch_size: int = 10
     max_queue_depth: int = 150  # moto's SQS slows down as a queue grows: feed in bounded chunks
     progress: bool = True
@@ -92,6 +93,7 @@ class RunSummary:
     blocks_created: int = 0
     blocks_expired: int = 0
     blocks_would_expire: int = 0  # --dry-run with --expire-at: what the expirer would have removed
+    blocks_deferred: int = 0  # block requests still deferred (Zoom's limits) when the run gave up waiting
     blocks_adopted: int = 0
     zoom_requests: dict[str, int] = field(default_factory=dict)
     zoom_429s: int = 0
@@ -115,6 +117,7 @@ class RunSummary:
             "blocks_created": self.blocks_created,
             "blocks_expired": self.blocks_expired,
             "blocks_would_expire": self.blocks_would_expire,
+            "blocks_deferred": self.blocks_deferred,
             "blocks_adopted": self.blocks_adopted,
             "zoom_requests": dict(sorted(self.zoom_requests.items())),
             "zoom_429s": self.zoom_429s,
@@ -141,6 +144,7 @@ class _Feeder:
         self._summary = summary
         self._on_progress = on_progress
         self.done = threading.Event()
+        self.stop = threading.Event()
         self.error: BaseException | None = None
         self._sent_batches = 0
 
@@ -149,6 +153,8 @@ class _Feeder:
             batch: list[str] = []
             batch_bytes = 0
             for line in self._lines:
+                if self.stop.is_set():
+                    return
                 self._summary.events_read += 1
                 size = len(line.text.encode("utf-8", "surrogatepass"))
                 reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
@@ -179,7 +185,7 @@ class _Feeder:
     def _send(self, bodies: list[str]) -> None:
         self._sent_batches += 1
         if self._sent_batches % 3 == 0:  # a depth check costs a pass over the queue in moto: not every batch
-            while self._depth() >= self._max_depth:
+            while self._depth() >= self._max_depth and not self.stop.is_set():
                 time.sleep(0.01)
         self._queue.send_many(bodies)  # failed entries retried; QueueSendError if some never go
 
@@ -392,24 +398,57 @@ class Pipeline:
                          self.options.max_queue_depth, self.summary,
                          lambda n: progress.update(n, self._progress_detail()))
         scorer_done = threading.Event()
+        scorer_stop, blocker_stop = threading.Event(), threading.Event()  # each mapping sets its own when drained
 
         def run_scorer() -> None:
-            scorer_map.run_until_drained(upstream_done=feeder.done.is_set)
+            scorer_map.run_until_drained(upstream_done=feeder.done.is_set, stop=scorer_stop)
             scorer_done.set()
 
         threads = [threading.Thread(target=feeder.run, name="feeder", daemon=True),
                    threading.Thread(target=run_scorer, name="scorer", daemon=True),
-                   threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set),
+                   threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set,
+                                                                               stop=blocker_stop),
                                     name="blocker", daemon=True)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            self._wait(threads, scorer_done, blocker_map, blocker_stop)
+        except KeyboardInterrupt:
+            scorer_stop.set()
+            blocker_stop.set()
+            feeder.stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
+            progress.finish(self.summary.events_read, self._progress_detail())
+            raise RunFailed(f"interrupted after {self.summary.events_read:,} events: blocks made in Zoom so far "
+                            "stay, and a new run adopts them", 130) from None
         progress.finish(self.summary.events_read, self._progress_detail())
         if feeder.error is not None:
             raise feeder.error
         self.summary.blocks_requested = len(requested)
         self.summary.unblocks_requested = len(unblocks)
+
+    def _wait(self, threads: list[threading.Thread], scorer_done: threading.Event, blocker_map: EventSourceMapping,
+              stop: threading.Event) -> None:
+        """Join the run's threads (interruptibly). Once every event is scored, block requests that stay
+        deferred - Zoom's daily limit resets at 00:00 GMT - are not waited for past `blocker_idle_limit_s`
+        without progress: the run ends and says how many are left."""
+        idle_since = time.monotonic()
+        handled = blocker_map.stats.records
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(timeout=0.2)
+            if blocker_map.stats.records != handled or not scorer_done.is_set():
+                handled, idle_since = blocker_map.stats.records, time.monotonic()
+            elif time.monotonic() - idle_since > self.options.blocker_idle_limit_s and not stop.is_set():
+                waiting = sum(blocker_map.backlog().values())
+                if waiting:
+                    self.summary.blocks_deferred = waiting
+                    print(f"spam-blocker run: {waiting} block request(s) still deferred by Zoom's rate limits after "
+                          f"{self.options.blocker_idle_limit_s:g} s without progress; ending the run (run it again "
+                          "later: what is blocked already is adopted, the rest is requested again)",
+                          file=self.log, flush=True)
+                stop.set()
 
     def _progress_detail(self) -> str:
         maps = getattr(self, "_maps", ())

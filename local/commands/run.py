@@ -59,6 +59,17 @@ def parse_region(value: str) -> str:
         raise InputFileError(f"--region: {exc}") from None
 
 
+def parse_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise InputFileError(f"{name} must be a number of seconds (got {raw!r})") from None
+    if not 0 < value < float("inf"):
+        raise InputFileError(f"{name} must be positive (got {raw!r})")
+    return value
+
+
 def check_writable(path: Path) -> None:
     """Before any work: the summary's folder exists and can be written to (a run is not redone for that)."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -77,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = RunOptions(events=args.events, allowlist=args.allowlist, own_numbers=args.own_numbers,
                              expire_at=parse_expire_at(args.expire_at), dry_run=args.dry_run,
-                             region=parse_region(args.region), progress=not args.quiet)
+                             region=parse_region(args.region), progress=not args.quiet,
+                             blocker_idle_limit_s=parse_seconds("RUN_MAX_DEFERRED_WAIT_S", 120.0))
         if args.summary_json is not None:
             check_writable(args.summary_json)
         access = from_environment(os.environ)

@@ -28,13 +28,13 @@ NUMBERS = [f"+1907555{n:04d}" for n in range(8)]
 DEEP = "[" * (sys.getrecursionlimit() + 200) + "]" * (sys.getrecursionlimit() + 200)
 
 
-def run(emulator: ZoomEmulator, events: Path) -> RunSummary:
+def run(emulator: ZoomEmulator, events: Path, log: io.StringIO | None = None, **options) -> RunSummary:
     server, thread = serve(emulator)
     try:
         access = ZoomAccess(api_url=f"{server.base_url}/v2", oauth_url=f"{server.base_url}/oauth/token",
                             account_id="dev-account", client_id="dev-client-id", client_secret="dev-client-secret",
                             plan="pro", emulated=True)
-        return Pipeline(RunOptions(events=events, progress=False), access, log=io.StringIO()).run()
+        return Pipeline(RunOptions(events=events, progress=False, **options), access, log=log or io.StringIO()).run()
     finally:
         stop(server, thread)
 
@@ -167,3 +167,17 @@ def test_events_too_large_for_sqs_are_rejected_and_large_ones_are_batched_within
     assert [(r.line, r.reason) for r in summary.rejected_lines] == [
         (1, f"event of {len(huge):,} bytes: an SQS message holds at most 262,144")]
     assert ours(emulator) == {("phoneNumber", n): 1 for n in NUMBERS[:5]} and summary.dead_letters == {}
+
+
+def test_block_requests_deferred_to_zoom_s_daily_reset_end_the_run_instead_of_holding_it(tmp_path):
+    emulator = ZoomEmulator(plan="pro", seed=4)
+    emulator.faults.inject("429", route="POST /phone/blocked_list", limit_type="Daily-limit", count=50)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:3] for b in reported_twice(n)) + "\n")
+    log = io.StringIO()
+
+    summary = run(emulator, events, log, blocker_idle_limit_s=1.0)
+
+    assert summary.blocks_created == 0 and summary.blocks_deferred == 3
+    assert summary.zoom_429s == 1  # the first daily 429 is recorded; the others wait for the reset, unsent
+    assert "3 block request(s) still deferred" in log.getvalue()
