@@ -94,6 +94,7 @@ class RunSummary:
     blocks_expired: int = 0
     blocks_would_expire: int = 0  # --dry-run with --expire-at: what the expirer would have removed
     blocks_deferred: int = 0  # block requests still deferred (Zoom's limits) when the run gave up waiting
+    blocks_lifted: int = 0  # our blocks adopted from Zoom that stopped an allowlisted or own number
     blocks_adopted: int = 0
     zoom_requests: dict[str, int] = field(default_factory=dict)
     zoom_429s: int = 0
@@ -118,6 +119,7 @@ class RunSummary:
             "blocks_expired": self.blocks_expired,
             "blocks_would_expire": self.blocks_would_expire,
             "blocks_deferred": self.blocks_deferred,
+            "blocks_lifted": self.blocks_lifted,
             "blocks_adopted": self.blocks_adopted,
             "zoom_requests": dict(sorted(self.zoom_requests.items())),
             "zoom_429s": self.zoom_429s,
@@ -222,6 +224,8 @@ class Pipeline:
         self.summary = RunSummary(dry_run=options.dry_run, zoom_api_url=access.api_url)
         self._zoom_ids_at_start: set[str] = set()
         self._created_in_table = 0
+        self._protected: list[Any] = []  # the allowlist and own-numbers entries (ListEntry)
+        self._adopted_at: datetime | None = None
 
     # -- set-up -----------------------------------------------------------------------------------------
 
@@ -257,6 +261,7 @@ class Pipeline:
             except ListFileError as exc:
                 raise RunFailed(str(exc), 2) from None
             store.add(kind, entries, now=SystemClock().now())
+            self._protected += entries
 
     # -- the run ----------------------------------------------------------------------------------------
 
@@ -314,6 +319,7 @@ class Pipeline:
         _thread_safe_metrics()
         self._load_lists(resources)
         self._adopt(resources, zoom)
+        self._lift_protected(resources)
         zoom_wiring.add_request_observer(self.counter)
         try:
             self._stream(resources)
@@ -344,7 +350,7 @@ class Pipeline:
         store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
         settings = ReconcilerSettings.from_env(os.environ)
         limiter = shared_limiter(resources.dynamodb, settings, self.access.account_id)
-        adopt_at = earliest_event_time(iter_lines(self.options.events))
+        adopt_at = self._adopted_at = earliest_event_time(iter_lines(self.options.events))
         adopted = 0
         for attempt in range(ADOPT_ATTEMPTS):
             try:
@@ -367,6 +373,41 @@ class Pipeline:
                             f"({report.stopped}): stopping before any work, or entries would be duplicated", 3)
         self.summary.blocks_adopted = adopted
         self._zoom_ids_at_start = {item["zoom_id"] for item in self._block_items(resources) if item.get("zoom_id")}
+
+    def _lift_protected(self, resources: LocalResources) -> None:
+        """Our blocks adopted from Zoom that stop an allowlisted or own number (or a prefix over one) are
+        lifted now, through the ops unblock (with its cool-down), before any event is scored: the lists
+        given to this run are never blocked, whatever an earlier run did. A person's entry is left alone."""
+        from spam_blocker.adapters.dynamo_blocks import from_item
+        from spam_blocker.clock import SystemClock, iso
+        from spam_blocker.domain.block_state import BlockState
+
+        from functions.expirer import handler as expirer
+
+        if not self._protected:
+            return
+        targets: list[str] = []
+        for item in self._block_items(resources):
+            record = from_item(item["raw"])
+            if record.state not in (BlockState.ACTIVE, BlockState.PENDING) or record.key.block_type != "inbound":
+                continue
+            key = record.key
+            for entry in self._protected:
+                hit = entry.covers(key.phone_number) if key.match_type == "phoneNumber" else \
+                    entry.overlaps_prefix(key.phone_number)
+                if hit and entry.key not in targets:
+                    targets.append(entry.key)
+        now = iso(self._adopted_at or SystemClock().now())
+        for target in targets:
+            report = expirer.lambda_handler({"action": "unblock", "phone_number": target, "now": now,
+                                             "reporter": "spam-blocker run (allowlist / own numbers)",
+                                             "dry_run": self.options.dry_run}, LambdaContext("expirer")) or {}
+            self.summary.blocks_lifted += sum(
+                1 for a in report.get("actions", []) if a.get("kind") == "block"
+                and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
+            detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
+            print(f"spam-blocker run: {target} is allowlisted or one of the account's own: {detail}",
+                  file=self.log, flush=True)
 
     def _stream(self, resources: LocalResources) -> None:
         from functions.blocker import handler as blocker

@@ -265,6 +265,26 @@ def test_a_429_while_listing_at_start_is_waited_out_and_nothing_is_duplicated(zo
     assert zoom.entries() == before
 
 
+def test_our_blocks_over_numbers_now_allowlisted_or_own_are_lifted_before_any_work(zoom, files):
+    first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
+    assert first.returncode == 0, first.stderr
+    assert _covered(ROBOCALLER, zoom.entries()) and _covered(CAMPAIGN[3], zoom.entries())
+    allow = files["dir"] / "allow-more.txt"
+    allow.write_text(files["allow"].read_text() + "+1 (312) 555-0199\n")
+    own = files["dir"] / "own.txt"
+    own.write_text(CAMPAIGN[3] + "\n")  # inside the campaign's range block
+    summary_path = files["dir"] / "lifted.json"
+
+    second = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(allow),
+                     "--own-numbers", str(own), "--summary-json", str(summary_path))
+
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["blocks_lifted"] >= 2
+    assert not _covered(ROBOCALLER, zoom.entries()) and not _covered(CAMPAIGN[3], zoom.entries())
+    assert _covered(CAMPAIGN[0], zoom.entries())  # the campaign is blocked again, around the own number
+
+
 def test_a_dry_run_adopts_but_never_deletes_a_duplicate_in_zoom(zoom, files):
     first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
     assert first.returncode == 0, first.stderr
