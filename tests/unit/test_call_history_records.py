@@ -88,3 +88,9 @@ def test_broken_history_records_are_rejected_with_the_call_log_field_named(field
 def test_number_types_as_numbers_or_words(value, internal):
     c = classify(history(caller_number_type=value))
     assert isinstance(c, Ignored) is internal
+
+
+@pytest.mark.parametrize("caller", ["Anonymous", "RESTRICTED", "Private Number", " unknown "])
+def test_a_withheld_caller_is_ignored_not_rejected(caller):
+    c = classify(history(caller_did_number=caller))
+    assert isinstance(c, Ignored) and "withheld" in c.reason

@@ -158,7 +158,14 @@ def _callee_key(raw: str | None, region: str) -> str:
         return "".join(ch for ch in raw if ch.isalnum())
 
 
+# What call logs show for a caller who withheld the number: a valid record, but nothing to block.
+ANONYMOUS_CALLERS = frozenset({"anonymous", "restricted", "private", "unknown", "unavailable", "withheld",
+                               "private number", "unknown caller", "no caller id", "blocked"})
+
+
 def _external_number(raw: str, region: str, field_name: str) -> str | Ignored:
+    if " ".join(raw.lower().split()) in ANONYMOUS_CALLERS:
+        return Ignored(f"{field_name} is withheld ({raw.strip()!r}): no number to block")
     if phone.is_emergency_or_short(raw, region):
         return Ignored(f"{field_name} is an emergency or short code")
     try:
