@@ -49,6 +49,7 @@ TokenFlow = Generator[httpx.Request, httpx.Response, str]
 class _Token:
     value: str
     expires_at: datetime
+    lifetime: timedelta = timedelta(seconds=DEFAULT_EXPIRES_IN_S)
 
 
 _cache: dict[tuple[str, str, str], _Token] = {}
@@ -98,7 +99,9 @@ class ZoomOAuth(httpx.Auth):
         """The shared token if it is good for more than the refresh margin, else None."""
         with _cache_lock:
             cached = _cache.get(self._key)
-        if cached is not None and self._clock.now() + self._margin < cached.expires_at:
+        # The margin is at most a tenth of the token's life: a server handing out minute-long tokens would
+        # otherwise have every request fetch a new one.
+        if cached is not None and self._clock.now() + min(self._margin, cached.lifetime / 10) < cached.expires_at:
             return cached.value
         return None
 
@@ -153,7 +156,8 @@ class ZoomOAuth(httpx.Auth):
         if isinstance(expires_in, bool) or not isinstance(expires_in, int | float) or not 0 < expires_in < 10**7:
             expires_in = DEFAULT_EXPIRES_IN_S
         # Counted from when we asked: the token's life started no later than that.
-        return _Token(access_token, asked_at + timedelta(seconds=float(expires_in)))
+        lifetime = timedelta(seconds=float(expires_in))
+        return _Token(access_token, asked_at + lifetime, lifetime)
 
 
 def _json_object(response: httpx.Response) -> dict:

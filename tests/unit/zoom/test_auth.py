@@ -62,6 +62,17 @@ def test_a_token_is_refreshed_60_seconds_before_it_expires(client, zoom, clock):
     assert [bearer(r) for r in zoom.api_requests] == ["tok-1", "tok-1", "tok-2"]
 
 
+def test_a_short_lived_token_is_used_for_nine_tenths_of_its_life(client, zoom, clock):
+    zoom.expires_in = 30
+    list(client.list_blocked())
+    clock.set(NOW + timedelta(seconds=26.9))
+    list(client.list_blocked())
+    assert len(zoom.token_requests) == 1
+    clock.set(NOW + timedelta(seconds=27.1))
+    list(client.list_blocked())
+    assert len(zoom.token_requests) == 2
+
+
 def test_a_missing_expires_in_means_zoom_documented_hour(client, zoom, clock):
     zoom.fail("POST", "/oauth/token", answer(200, {"access_token": "tok-x", "token_type": "bearer"}))
     zoom.valid_tokens.add("tok-x")
