@@ -225,6 +225,7 @@ class Pipeline:
         self._zoom_ids_at_start: set[str] = set()
         self._created_in_table = 0
         self._protected: list[Any] = []  # the allowlist and own-numbers entries (ListEntry)
+        self._would_block: dict[tuple[str, str, str], dict[str, Any]] = {}  # a dry run's block requests
         self._adopted_at: datetime | None = None
 
     # -- set-up -----------------------------------------------------------------------------------------
@@ -423,6 +424,8 @@ class Pipeline:
                 for record in event.get("Records", []):
                     action = _action_of(record.get("body", ""))
                     (unblocks if action == "unblock" else requested).add(record["messageId"])
+                    if self.options.dry_run and action == "block":
+                        self._note_would_block(record.get("body", ""))
             return blocker.lambda_handler(event, context)
 
         scorer_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["ingest"],
@@ -537,6 +540,17 @@ class Pipeline:
         # The scorer rejects what the runner's validation could not see (it never should): count it too.
         self.summary.events_rejected += len(self.summary.dead_letters.get("ingest-dlq", []))
 
+    def _note_would_block(self, body: str) -> None:
+        """A dry run's blocker writes nothing: the summary lists what it was asked to block, from the requests."""
+        try:
+            data = json.loads(body)
+            key = (data["match_type"], data["phone_number"], data.get("block_type", "inbound"))
+        except (ValueError, KeyError, TypeError):
+            return
+        self._would_block[key] = {"match_type": key[0], "phone_number": key[1], "block_type": key[2],
+                                  "state": "would_block", "zoom_id": None, "reason": data.get("reason", ""),
+                                  "failure_reason": None, "expires_at": data.get("expires_at")}
+
     def _describe_blocks(self, resources: LocalResources) -> None:
         from spam_blocker.adapters.dynamo_blocks import from_item
 
@@ -550,6 +564,8 @@ class Pipeline:
                 "reason": record.reason, "failure_reason": record.failure_reason,
                 "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
             })
+        known = {(b["match_type"], b["phone_number"], b["block_type"]) for b in self.summary.blocks}
+        self.summary.blocks += [b for key, b in self._would_block.items() if key not in known]
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
         # Entries this run made in Zoom: our rows' Zoom ids that were not there at start. This also counts
         # an entry whose POST answer was lost and that the blocker found and adopted ("commit then fail"),

@@ -20,7 +20,8 @@ def _grouped(blocks: list[dict]) -> list[list[dict]]:
 
 def _state_label(state: str) -> str:
     return {"active": "blocked", "external": "already blocked in Zoom (a person's entry)", "pending": "pending",
-            "failed": "FAILED", "expired": "expired", "removed": "removed"}.get(state, state)
+            "failed": "FAILED", "expired": "expired", "removed": "removed",
+            "would_block": "would be blocked (dry run)"}.get(state, state)
 
 
 def render_summary(s: RunSummary) -> str:
@@ -45,7 +46,7 @@ def render_summary(s: RunSummary) -> str:
     for group in _grouped(prefixes + numbers):
         first = group[0]
         targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]
-        until = f" until {first['expires_at']}" if first.get("expires_at") and first["state"] == "active" else ""
+        until = f" until {first['expires_at']}" if first.get("expires_at") and first["state"] in ("active", "would_block") else ""
         if len(group) == 1:
             out.append(f"  {targets[0]:<16} {_state_label(first['state'])}{until}")
         else:

@@ -307,6 +307,9 @@ def test_dry_run_reads_zoom_but_never_writes(zoom, files):
     summary = json.loads((files["dir"] / "dry.json").read_text())
     assert summary["blocks_created"] == 0 and summary["blocks_requested"] > 0
     assert zoom.entries() == []
+    would = {b["phone_number"]: b for b in summary["blocks"] if b["state"] == "would_block"}
+    assert _digits(ROBOCALLER) in {_digits(n) for n in would} and all(b["reason"] for b in would.values())
+    assert "would be blocked (dry run)" in result.stdout
     assert all(r["method"] == "GET" or r["path"].endswith("/oauth/token") for r in zoom.requests())
 
 
