@@ -118,3 +118,19 @@ def test_a_query_reads_its_partition_only_and_answers_as_before():
     assert keys == [f"{i:04d}" for i in range(0, 30, 3)]
     assert ddb.query(TableName="t", KeyConditionExpression="pk = :p",
                      ExpressionAttributeValues={":p": {"S": "zzz"}})["Items"] == []
+
+
+@mock_aws
+def test_moto_keeps_no_list_of_every_item_and_message_it_made():
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    _table_with_items(ddb, 20)
+    ddb.query(TableName="t", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}})
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="q")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["x"]
+    assert len(ddb.scan(TableName="t")["Items"]) == 20
+    assert Item.instances_tracked == [] and Message.instances_tracked == []
