@@ -224,7 +224,7 @@ class Pipeline:
         self.summary = RunSummary(dry_run=options.dry_run, zoom_api_url=access.api_url)
         self._zoom_ids_at_start: set[str] = set()
         self._created_in_table = 0
-        self._protected: list[Any] = []  # the allowlist and own-numbers entries (ListEntry)
+        self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
         self._would_block: dict[tuple[str, str, str], dict[str, Any]] = {}  # a dry run's block requests
         self._adopted_at: datetime | None = None
 
@@ -262,7 +262,7 @@ class Pipeline:
             except ListFileError as exc:
                 raise RunFailed(str(exc), 2) from None
             store.add(kind, entries, now=SystemClock().now())
-            self._protected += entries
+            self._protected[kind] = entries
 
     # -- the run ----------------------------------------------------------------------------------------
 
@@ -381,25 +381,26 @@ class Pipeline:
         given to this run are never blocked, whatever an earlier run did. A person's entry is left alone."""
         from spam_blocker.adapters.dynamo_blocks import from_item
         from spam_blocker.clock import SystemClock, iso
+        from spam_blocker.domain.allowlist import ProtectedLists
         from spam_blocker.domain.block_state import BlockState
+        from spam_blocker.domain.renewal import veto_lists
 
         from functions.expirer import handler as expirer
 
         if not self._protected:
             return
-        targets: list[str] = []
+        lists = ProtectedLists.of(allow=self._protected.get("allow", ()), own=self._protected.get("own", ()))
+        vetoed: dict[str, str] = {}  # the block, as unblock takes it -> why the lists forbid it
         for item in self._block_items(resources):
             record = from_item(item["raw"])
             if record.state not in (BlockState.ACTIVE, BlockState.PENDING) or record.key.block_type != "inbound":
                 continue
-            key = record.key
-            for entry in self._protected:
-                hit = entry.covers(key.phone_number) if key.match_type == "phoneNumber" else \
-                    entry.overlaps_prefix(key.phone_number)
-                if hit and entry.key not in targets:
-                    targets.append(entry.key)
+            why = veto_lists(record.key, lists)
+            if why is not None:
+                key = record.key
+                vetoed[key.phone_number + ("*" if key.match_type == "prefix" else "")] = why
         now = iso(self._adopted_at or SystemClock().now())
-        for target in targets:
+        for target, why in vetoed.items():
             report = expirer.lambda_handler({"action": "unblock", "phone_number": target, "now": now,
                                              "reporter": "spam-blocker run (allowlist / own numbers)",
                                              "dry_run": self.options.dry_run}, LambdaContext("expirer")) or {}
@@ -407,8 +408,7 @@ class Pipeline:
                 1 for a in report.get("actions", []) if a.get("kind") == "block"
                 and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
-            print(f"spam-blocker run: {target} is allowlisted or one of the account's own: {detail}",
-                  file=self.log, flush=True)
+            print(f"spam-blocker run: our block {target} is not allowed ({why}): {detail}", file=self.log, flush=True)
 
     def _stream(self, resources: LocalResources) -> None:
         from functions.blocker import handler as blocker
@@ -649,6 +649,7 @@ def _thread_safe_metrics() -> None:
     are off, a metric is not recorded at all."""
     import functools
 
+    from aws_lambda_powertools.metrics.functions import is_metrics_disabled
     from spam_blocker.observability import metrics
 
     provider = metrics.provider
@@ -665,7 +666,7 @@ def _thread_safe_metrics() -> None:
 
         @functools.wraps(method)
         def locked(*args: Any, __method: Any = method, __name: str = name, **kwargs: Any) -> Any:
-            if __name == "add_metric" and _metrics_disabled():
+            if __name == "add_metric" and is_metrics_disabled():
                 return None
             with lock:
                 return __method(*args, **kwargs)
@@ -673,8 +674,6 @@ def _thread_safe_metrics() -> None:
         setattr(provider, name, locked)
 
 
-def _metrics_disabled() -> bool:
-    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _quiet_logs() -> None:

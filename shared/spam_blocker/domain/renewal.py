@@ -108,7 +108,8 @@ def _covers(key: BlockKey, number: str) -> bool:
     return number == key.phone_number
 
 
-def _veto_lists(key: BlockKey, lists: ProtectedLists) -> str | None:
+def veto_lists(key: BlockKey, lists: ProtectedLists) -> str | None:
+    """Why the allowlist or the own numbers forbid this block (for a prefix: an entry inside it), or None."""
     if key.match_type == PREFIX:
         inside = lists.entry_inside(key.phone_number)
         if inside is not None:
@@ -141,7 +142,7 @@ def assess(key: BlockKey, decided_at: datetime | None, view: Mapping[str, Number
     call_from = max(since_s, now_s - int(policy.call_days * DAY_S))
     since_text = iso(decided_at) if decided_at is not None else "the block was made"
 
-    vetoed = _veto_lists(key, lists)
+    vetoed = veto_lists(key, lists)
     if vetoed:
         return Verdict(False, f"not renewed: {vetoed}", signals={"veto": "protected"})
 
