@@ -285,6 +285,19 @@ def test_our_blocks_over_numbers_now_allowlisted_or_own_are_lifted_before_any_wo
     assert _covered(CAMPAIGN[0], zoom.entries())  # the campaign is blocked again, around the own number
 
 
+def test_a_range_block_inside_a_wider_allowlisted_prefix_is_lifted(zoom, files):
+    first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
+    assert first.returncode == 0, first.stderr
+    assert _covered(CAMPAIGN[0], zoom.entries())
+    allow = files["dir"] / "allow-area.txt"
+    allow.write_text(files["allow"].read_text() + "+1907*\n")  # the whole area code around the campaign
+
+    second = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(allow))
+
+    assert second.returncode == 0, second.stderr
+    assert not any(_covered(n, zoom.entries()) for n in CAMPAIGN)
+
+
 def test_a_dry_run_adopts_but_never_deletes_a_duplicate_in_zoom(zoom, files):
     first = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
     assert first.returncode == 0, first.stderr
