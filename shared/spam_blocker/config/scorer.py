@@ -12,6 +12,8 @@ DEAD_LETTER_AFTER_RECEIVES  a record whose scoring still fails on this receive g
                         being moved there by SQS's redrive without one
 FUTURE_TOLERANCE_HOURS  if set, events dated later than the wall clock + this are rejected (default: unset,
                         as the pipeline's clock is event time: a replay is never judged by the wall clock)
+SKIP_EXPIRED_BLOCKS     do not request a block that has already expired by the wall clock, as a backfill of
+                        old call logs decides (default false, for the same reason; template.yaml sets true)
 
 Policy overrides (unset = the documented default of spam_blocker.domain.scoring.Policy, docs/scoring.md):
 REPORT_HALF_LIFE_DAYS, CALL_HALF_LIFE_DAYS, LEGIT_HALF_LIFE_DAYS, NUMBER_BLOCK_SCORE,
@@ -48,6 +50,7 @@ class ScorerSettings(BaseSettings):
     lists_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
     dead_letter_after_receives: int = Field(default=5, ge=1, le=1000)
     future_tolerance_hours: float | None = Field(default=None, gt=0)
+    skip_expired_blocks: bool = False
 
     report_half_life_days: float | None = Field(default=None, gt=0)
     call_half_life_days: float | None = Field(default=None, gt=0)
@@ -75,4 +78,5 @@ class ScorerSettings(BaseSettings):
 
     def options(self) -> ScorerOptions:
         tolerance = None if self.future_tolerance_hours is None else timedelta(hours=self.future_tolerance_hours)
-        return ScorerOptions(region=self.default_region, shadow_mode=self.shadow_mode, future_tolerance=tolerance)
+        return ScorerOptions(region=self.default_region, shadow_mode=self.shadow_mode, future_tolerance=tolerance,
+                             skip_expired=self.skip_expired_blocks)

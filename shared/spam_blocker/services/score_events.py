@@ -75,6 +75,10 @@ class ScorerOptions:
     # When set, events dated later than the clock's now + this are rejected (a guard for deployments whose
     # clock is the wall clock; off by default, as the pipeline's clock is event time).
     future_tolerance: timedelta | None = None
+    # When set, a block whose expires_at is already past by the clock is not requested: a backfill of old
+    # call logs (or a redelivery after a long outage) would otherwise create Zoom entries for campaigns that
+    # ended days ago, for the expirer to delete within the hour. Off by default, as for future_tolerance.
+    skip_expired: bool = False
 
 
 @dataclass
@@ -87,6 +91,7 @@ class BatchOutcome:
     rejected: int = 0
     evidence_writes: int = 0
     already_covered: int = 0  # block decisions skipped: an active or pending block already covers them
+    expired_skipped: int = 0  # block decisions not requested: already expired by the clock (skip_expired)
     exchanges_skipped: int = 0  # exchange queries not made: a prefix block covers every suspicious number
 
 
@@ -319,7 +324,13 @@ class ScoringBatch:
         s.learn_prefix_blocks(keys, records)
 
         requests: list[tuple[BlockRequest, str]] = []
+        now = s.clock.now() if s.options.skip_expired else None
         for key, d in sorted(wanted.items()):
+            if now is not None and d.expires_at is not None and d.expires_at <= now:
+                logger.info("block not requested: already expired", extra={
+                    "target": key.as_id(), "decided_at": iso(d.decided_at), "expires_at": iso(d.expires_at)})
+                outcome.expired_skipped += 1
+                continue
             if any(k in wanted for k in covering_keys(key.match_type, key.phone_number)[1:]):
                 continue  # a wider block requested in this batch covers it
             blocker = _covering_record(records, key)
@@ -389,6 +400,8 @@ class ScoringBatch:
             metrics.add_metric(name="UnblockRequestsSent", unit="Count", value=len(outcome.requests) - blocks)
         if outcome.already_covered:
             metrics.add_metric(name="BlocksAlreadyCovered", unit="Count", value=outcome.already_covered)
+        if outcome.expired_skipped:
+            metrics.add_metric(name="ExpiredBlocksSkipped", unit="Count", value=outcome.expired_skipped)
         if outcome.failed_message_ids:
             metrics.add_metric(name="ScoringFailures", unit="Count", value=len(outcome.failed_message_ids))
 

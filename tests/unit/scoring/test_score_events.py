@@ -123,6 +123,23 @@ def test_events_dated_in_the_future_are_judged_by_event_time_unless_a_tolerance_
     assert verdicts == ["rejected"] and "in the future" in world.dead.rejected[0][1]
 
 
+def test_a_block_already_expired_by_the_clock_is_not_requested_when_asked(world):
+    # A backfill of call logs a month old: the decision (block for 30 days from the event) has run out.
+    world.clock.set(T0 + timedelta(days=31))
+    _, kept = world.run(robocaller_batch())
+    assert [r.phone_number for r in kept.requests] == [ROBO]  # off by default: the clock is event time
+    world.queue.bodies.clear()
+    world.blocks = InMemoryBlockStore()
+    other = "+12125550199"
+    _, skipped = world.run(robocaller_batch(other), skip_expired=True)
+    assert world.queue.bodies == [] and skipped.expired_skipped == 1 and other in world.evidence
+    assert any(d.action == "block_number" for d in skipped.decisions)
+    world.clock.set(T0 + timedelta(days=29))  # still in force: requested, until its own expiry
+    _, live = world.run(robocaller_batch("+13125550177"), skip_expired=True)
+    assert [r.phone_number for r in world.queue.requests] == ["+13125550177"] and live.expired_skipped == 0
+    assert world.queue.requests[0].expires_at == T0 + timedelta(minutes=10, days=30)
+
+
 def test_one_write_per_changed_number_per_batch_and_none_for_a_redelivery(world):
     _, first = world.run(robocaller_batch() + robocaller_batch("+12125550199", 30))
     assert first.evidence_writes == 2 and world.evidence.calls["put"] == 2

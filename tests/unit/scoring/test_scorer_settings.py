@@ -17,7 +17,8 @@ def test_defaults_are_the_documented_policy():
     settings = ScorerSettings.from_env(REQUIRED)
     assert settings.policy() == DEFAULT_POLICY
     assert settings.options().region == "US" and settings.options().shadow_mode is False
-    assert settings.options().future_tolerance is None
+    assert settings.options().future_tolerance is None and settings.options().skip_expired is False
+    assert ScorerSettings.from_env({**REQUIRED, "SKIP_EXPIRED_BLOCKS": "true"}).options().skip_expired is True
     assert ScorerSettings.from_env({**REQUIRED, "FUTURE_TOLERANCE_HOURS": "24"}).options().future_tolerance == \
         timedelta(hours=24)
 
