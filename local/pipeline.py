@@ -95,6 +95,7 @@ class RunSummary:
     blocks_would_expire: int = 0  # --dry-run with --expire-at: what the expirer would have removed
     blocks_deferred: int = 0  # block requests still deferred (Zoom's limits) when the run gave up waiting
     blocks_lifted: int = 0  # our blocks adopted from Zoom that stopped an allowlisted or own number
+    blocks_would_lift: int = 0  # --dry-run: what would have been lifted
     blocks_adopted: int = 0
     zoom_requests: dict[str, int] = field(default_factory=dict)
     zoom_429s: int = 0
@@ -120,6 +121,7 @@ class RunSummary:
             "blocks_would_expire": self.blocks_would_expire,
             "blocks_deferred": self.blocks_deferred,
             "blocks_lifted": self.blocks_lifted,
+            "blocks_would_lift": self.blocks_would_lift,
             "blocks_adopted": self.blocks_adopted,
             "zoom_requests": dict(sorted(self.zoom_requests.items())),
             "zoom_429s": self.zoom_429s,
@@ -320,9 +322,9 @@ class Pipeline:
         _thread_safe_metrics()
         self._load_lists(resources)
         self._adopt(resources, zoom)
-        self._lift_protected(resources)
-        zoom_wiring.add_request_observer(self.counter)
+        zoom_wiring.add_request_observer(self.counter)  # the handlers' own Zoom clients, the lifts' included
         try:
+            self._lift_protected(resources)
             self._stream(resources)
             if self.options.expire_at is not None:
                 self._expire(resources)
@@ -404,9 +406,12 @@ class Pipeline:
             report = expirer.lambda_handler({"action": "unblock", "phone_number": target, "now": now,
                                              "reporter": "spam-blocker run (allowlist / own numbers)",
                                              "dry_run": self.options.dry_run}, LambdaContext("expirer")) or {}
-            self.summary.blocks_lifted += sum(
-                1 for a in report.get("actions", []) if a.get("kind") == "block"
-                and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
+            lifted = sum(1 for a in report.get("actions", []) if a.get("kind") == "block"
+                         and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
+            if self.options.dry_run:
+                self.summary.blocks_would_lift += lifted
+            else:
+                self.summary.blocks_lifted += lifted
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
             print(f"spam-blocker run: our block {target} is not allowed ({why}): {detail}", file=self.log, flush=True)
 

@@ -274,13 +274,21 @@ def test_our_blocks_over_numbers_now_allowlisted_or_own_are_lifted_before_any_wo
     own = files["dir"] / "own.txt"
     own.write_text(CAMPAIGN[3] + "\n")  # inside the campaign's range block
     summary_path = files["dir"] / "lifted.json"
+    before = zoom.entries()
 
+    preview = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(allow),
+                      "--own-numbers", str(own), "--dry-run", "--summary-json", str(summary_path))
+    assert preview.returncode == 0, preview.stderr
+    summary = json.loads(summary_path.read_text())
+    assert summary["blocks_lifted"] == 0 and summary["blocks_would_lift"] >= 2 and zoom.entries() == before
     second = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(allow),
                      "--own-numbers", str(own), "--summary-json", str(summary_path))
 
     assert second.returncode == 0, second.stderr
     summary = json.loads(summary_path.read_text())
-    assert summary["blocks_lifted"] >= 2
+    assert summary["blocks_lifted"] >= 2 and summary["blocks_would_lift"] == 0
+    # every request counts, the lifts' DELETEs before any event included
+    assert summary["zoom_requests"]["DELETE /phone/blocked_list/{id}"] >= summary["blocks_lifted"]
     assert not _covered(ROBOCALLER, zoom.entries()) and not _covered(CAMPAIGN[3], zoom.entries())
     assert _covered(CAMPAIGN[0], zoom.entries())  # the campaign is blocked again, around the own number
 

@@ -31,15 +31,21 @@ MAX_ATTEMPTS                        Zoom attempts per pending block before it is
                                     about 13 minutes of Zoom 5xx; must stay below BlockQueue's maxReceiveCount
 RESEND_AFTER_RECEIVES               a message deferred this many receives is re-sent fresh; default 4
 DRY_RUN                             read Zoom and the table, never write either; default false
+EVIDENCE_TABLE                      the scorer's evidence table (also the allowlist and own numbers): read
+                                    just before a range block is created, which is refused if a protected
+                                    or recently legitimate number is now inside it (services/range_guard.py).
+                                    The template sets it; unset, ranges are created as the scorer decided
+DEFAULT_REGION                      region of list entries written without a country code (default US)
 """
 
 from __future__ import annotations
 
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from spam_blocker.config import BaseSettings, ZoomSettings
+from spam_blocker.config.expirer import known_region
 from spam_blocker.domain.rate_plan import PLANS
 
 
@@ -58,6 +64,13 @@ class BlockerSettings(BaseSettings, ZoomSettings):
     max_attempts: int = Field(default=10, ge=1, le=100)
     resend_after_receives: int = Field(default=4, ge=2)
     dry_run: bool = False
+    evidence_table: str | None = Field(default=None, min_length=1)
+    default_region: str = "US"
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        return known_region(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

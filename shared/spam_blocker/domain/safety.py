@@ -68,6 +68,13 @@ def refuse_prefix(prefix: str, number: str, lists: ProtectedLists, view: Mapping
         return Refusal("too_short", f"prefix {prefix} is shorter than country + area code ({shortest} digits)")
     if phone.is_toll_free(number):
         return Refusal("toll_free", f"{number} is toll-free: toll-free numbers are never blocked as a range")
+    return prefix_conflict(prefix, lists, view, now_s, policy)
+
+
+def prefix_conflict(prefix: str, lists: ProtectedLists, view: Mapping[str, NumberSignals], now_s: int,
+                    policy: Policy) -> Refusal | None:
+    """Why `prefix` would cover something protected (an allowlisted or own entry, a recently legitimate
+    caller of `view`), or None. The blocker asks again just before creating a range (RangeGuard)."""
     inside = lists.entry_inside(prefix)
     if inside is not None:
         kind, entry = inside

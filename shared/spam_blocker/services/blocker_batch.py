@@ -44,6 +44,7 @@ METRIC_OF: dict[Result, str] = {
     Result.NOTHING_TO_REMOVE: "UnblocksNothingToRemove",
     Result.DRY_RUN: "BlocksDryRun",
     Result.FAILED: "BlockFailed",
+    Result.UNSAFE: "RangesRefusedUnsafe",
     Result.LIMITED: "BlocksDeferred",
     Result.IN_PROGRESS: "BlocksInProgress",
     Result.RETRY: "BlockRetried",

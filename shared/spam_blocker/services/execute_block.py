@@ -43,6 +43,7 @@ from spam_blocker.services.blocked_list_index import LIST_CATEGORY, SETTLE, Bloc
 from spam_blocker.services.coverage import PREFIX, key_and_covering
 from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits
+from spam_blocker.services.range_guard import RangeGuard
 from spam_blocker.services.remove_block import WRITE_CATEGORY, BlockRemover, describe, limited, throttled
 from spam_blocker.zoom.errors import (
     PermitExpired,
@@ -97,7 +98,8 @@ class StateSnapshot:
 
 class ExecuteBlock:
     def __init__(self, *, store: BlockStateStore, zoom: ZoomPhone, clock: Clock, index: BlockedListIndex,
-                 remover: BlockRemover, policy: BlockerPolicy | None = None) -> None:
+                 remover: BlockRemover, policy: BlockerPolicy | None = None, guard: RangeGuard | None = None) -> None:
+        self._guard = guard
         self._store = store
         self._zoom = zoom
         self._clock = clock
@@ -172,6 +174,9 @@ class ExecuteBlock:
                 adopted = Outcome(Result.ADOPTED, zoom_id=settled.record.zoom_id,
                                   detail=f"found in Zoom; {settled.duplicates_removed} duplicates removed")
                 return self._retire_covered(adopted, settled.record, permits)
+            unsafe = self._unsafe(settled.record, request)
+            if unsafe is not None:
+                return unsafe
             grant = self._permit_for(settled.record, permits)
             if not grant.granted:
                 self._release(settled.record, doubt=None, refund=True)
@@ -181,11 +186,32 @@ class ExecuteBlock:
         if refused is not None:  # known without asking the limiter: no claim to write and release
             return limited(refused, WRITE_CATEGORY)
         claimed = self._claim(record, attempt_id, now, request=request, doubt=False)
+        unsafe = self._unsafe(claimed, request)  # after the claim: see services/range_guard.py
+        if unsafe is not None:
+            return unsafe
         grant = self._permit_for(claimed, permits)  # just before the POST: it reaches Zoom when it was counted
         if not grant.granted:
             self._release(claimed, doubt=None, refund=True)
             return limited(grant, WRITE_CATEGORY)
         return self._post(claimed, request, permits, grant.send_by)
+
+    def _unsafe(self, claimed: BlockRecord, request: BlockRequest) -> Outcome | None:
+        """A range the evidence now forbids (RangeGuard) ends `failed` with the reason, never sent; the
+        scorer decides the campaign again with its next call, around the protected number."""
+        if self._guard is None:
+            return None
+        try:
+            why = self._guard.refusal(request)
+        except StoreUnavailable as exc:  # nothing was sent: give the claim back
+            self._release(claimed, doubt=None, refund=True)
+            return Outcome(Result.RETRY, detail=f"range check: evidence unavailable: {exc}")
+        if why is None:
+            return None
+        reason = f"not created: {why}"
+        self._store.transition(claimed, replace(claimed, state=BlockState.FAILED, owner=None, post_started_at=None,
+                                                failure_reason=reason, updated_at=self._clock.now()))
+        logger.info("range refused before it reached Zoom", extra={"block_id": claimed.key.as_id(), "why": why})
+        return Outcome(Result.UNSAFE, detail=reason)
 
     def _permit_for(self, claimed: BlockRecord, permits: Permits):
         """A Light permit for the POST of `claimed`. If the limiter's table fails, the claim is given back

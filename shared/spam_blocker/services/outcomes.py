@@ -2,7 +2,8 @@
 an SQS fate (ack / defer / retry) and a metric.
 
     settled (ack)    CREATED, ADOPTED, ALREADY_BLOCKED, COVERED, COOLDOWN, NOT_OURS, REMOVED,
-                     NOTHING_TO_REMOVE, DRY_RUN, FAILED (permanent: Zoom refused; visible in the table)
+                     NOTHING_TO_REMOVE, DRY_RUN, FAILED (permanent: Zoom refused; visible in the table),
+                     UNSAFE (a range that would now cover a protected or legitimate number; not created)
     deferred         LIMITED      no permit (window full, daily allowance spent, or a 429 penalty):
                                   come back at `retry_at`; Zoom was not called, or answered 429
                      IN_PROGRESS  another instance holds the block (a live `pending`): come back soon
@@ -28,6 +29,7 @@ class Result(StrEnum):
     NOTHING_TO_REMOVE = "nothing_to_remove"
     DRY_RUN = "dry_run"
     FAILED = "failed"
+    UNSAFE = "unsafe"
     LIMITED = "limited"
     IN_PROGRESS = "in_progress"
     RETRY = "retry"

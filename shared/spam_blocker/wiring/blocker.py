@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # imported where used: the handler module stays cheap to impo
     from spam_blocker.services.deferral import DeferralPolicy
     from spam_blocker.services.execute_block import ExecuteBlock
     from spam_blocker.services.permits import Permits
+    from spam_blocker.services.range_guard import RangeGuard
 
 _lock = threading.RLock()
 
@@ -101,7 +102,7 @@ def build_deps(settings: BlockerSettings, *, dynamodb: Any, sqs: Any, zoom: Zoom
                clock: Clock | None = None, sleep: Callable[[float], None] = time.sleep,
                rng: random.Random | None = None, store: BlockStateStore | None = None,
                limiter: RateLimiter | None = None, queue: MessageQueue | None = None,
-               dead_letters: Rejects | None = None) -> BlockerDeps:
+               dead_letters: Rejects | None = None, guard: RangeGuard | None = None) -> BlockerDeps:
     from spam_blocker.adapters.dynamo_blocks import DynamoBlockStore
     from spam_blocker.adapters.dynamo_rate_limiter import DynamoRateLimiter
     from spam_blocker.adapters.sqs_queue import DeadLetters, SqsQueue
@@ -125,7 +126,8 @@ def build_deps(settings: BlockerSettings, *, dynamodb: Any, sqs: Any, zoom: Zoom
                            dry_run=settings.dry_run)
     index = BlockedListIndex(zoom, clock, settle_s=settings.lookup_settle_s)
     executor = ExecuteBlock(store=store, zoom=zoom, clock=clock, index=index,
-                            remover=BlockRemover(store, zoom, clock), policy=policy)
+                            remover=BlockRemover(store, zoom, clock), policy=policy,
+                            guard=guard if guard is not None else _range_guard(settings, dynamodb))
     return BlockerDeps(
         settings=settings, clock=clock, store=store, limiter=limiter, zoom=zoom, executor=executor,
         queue=queue if queue is not None else SqsQueue(sqs, settings.block_queue_url),
@@ -134,3 +136,14 @@ def build_deps(settings: BlockerSettings, *, dynamodb: Any, sqs: Any, zoom: Zoom
         deferral=DeferralPolicy(resend_after_receives=settings.resend_after_receives),
         sleep=sleep, rng=rng if rng is not None else random.Random(),
     )
+
+
+def _range_guard(settings: BlockerSettings, dynamodb: Any) -> RangeGuard | None:
+    if not settings.evidence_table:
+        return None
+    from spam_blocker.adapters.dynamo_allowlist import CachedLists, DynamoListStore
+    from spam_blocker.adapters.dynamo_evidence import DynamoEvidenceStore
+    from spam_blocker.services.range_guard import RangeGuard
+
+    return RangeGuard(DynamoEvidenceStore(dynamodb, settings.evidence_table),
+                      CachedLists(DynamoListStore(dynamodb, settings.evidence_table, settings.default_region)))

@@ -13,6 +13,7 @@ from spam_blocker.services.blocked_list_index import BlockedListIndex
 from spam_blocker.services.execute_block import BlockerPolicy, ExecuteBlock
 from spam_blocker.services.outcomes import Outcome
 from spam_blocker.services.permits import Permits
+from spam_blocker.services.range_guard import RangeGuard
 from spam_blocker.services.remove_block import BlockRemover
 
 from tests.fakes.blocks import InMemoryBlockStore
@@ -40,6 +41,7 @@ class World:
     policy: BlockerPolicy = field(default_factory=BlockerPolicy)
     zoom: FakeZoom = None  # type: ignore[assignment]
     index: BlockedListIndex = None  # type: ignore[assignment]
+    guard: RangeGuard | None = None
     _attempts: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
@@ -48,7 +50,8 @@ class World:
 
     def executor(self) -> ExecuteBlock:
         return ExecuteBlock(store=self.store, zoom=self.zoom, clock=self.clock, index=self.index,
-                            remover=BlockRemover(self.store, self.zoom, self.clock), policy=self.policy)
+                            remover=BlockRemover(self.store, self.zoom, self.clock), policy=self.policy,
+                            guard=self.guard)
 
     def permits(self) -> Permits:
         return Permits(self.limiter, self.clock)
