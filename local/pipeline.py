@@ -94,6 +94,7 @@ class RunSummary:
     blocks_expired: int = 0
     blocks_would_expire: int = 0  # --dry-run with --expire-at: what the expirer would have removed
     blocks_deferred: int = 0  # block requests still deferred (Zoom's limits) when the run gave up waiting
+    blocks_not_expired: int = 0  # --expire-at: due blocks Zoom's limits or failures kept in place
     blocks_lifted: int = 0  # our blocks adopted from Zoom that stopped an allowlisted or own number
     blocks_would_lift: int = 0  # --dry-run: what would have been lifted
     blocks_adopted: int = 0
@@ -120,6 +121,7 @@ class RunSummary:
             "blocks_expired": self.blocks_expired,
             "blocks_would_expire": self.blocks_would_expire,
             "blocks_deferred": self.blocks_deferred,
+            "blocks_not_expired": self.blocks_not_expired,
             "blocks_lifted": self.blocks_lifted,
             "blocks_would_lift": self.blocks_would_lift,
             "blocks_adopted": self.blocks_adopted,
@@ -200,6 +202,9 @@ ADOPT_ATTEMPTS = 6  # listings of Zoom's blocked list at start, pausing 1, 2, 4,
 ADOPT_PAUSE_CAP_S = 10.0
 ADOPT_PERMIT_WAIT_S = 2.0  # the longest a page waits for a permit of the shared limiter
 LOCAL_RATE_LIMIT_MARGIN_S = "0.1"  # the deployed default is 0.05 (RATE_LIMIT_MARGIN_S)
+EXPIRE_STALLED_ROUNDS = 5  # --expire-at: expirer invocations in a row that expire nothing before giving up
+EXPIRE_MAX_WAIT_S = 60.0  # ... or a resume_at further away than this (a daily limit)
+EXPIRE_RETRY_PAUSE_S = 0.5
 
 
 def validate_line(text: str, region: str) -> str | None:
@@ -517,14 +522,24 @@ class Pipeline:
             result = expirer.lambda_handler({"now": now, "dry_run": True}, LambdaContext("expirer")) or {}
             self.summary.blocks_would_expire = int(result.get("expired", 0))
             return
-        total = 0
-        for _ in range(1000):  # bounded work per invocation; invoke again until nothing is left
-            result = expirer.lambda_handler({"now": now}, LambdaContext("expirer"))
-            expired = int((result or {}).get("expired", 0))
+        # One invocation handles at most MAX_PER_RUN due blocks and stops at a 429 or at repeated Zoom
+        # failures: invoke again, after its resume_at, until nothing is left or nothing moves any more.
+        total = stalled = 0
+        while True:
+            result = expirer.lambda_handler({"now": now}, LambdaContext("expirer")) or {}
+            expired = int(result.get("expired", 0))
             total += expired
-            progressed = expired + int((result or {}).get("renewed", 0))
-            if not progressed or not (result or {}).get("more_due"):
+            left = int(result.get("deferred", 0)) + int(result.get("failed", 0))
+            if not left and not result.get("more_due"):
                 break
+            stalled = 0 if expired + int(result.get("renewed", 0)) else stalled + 1
+            wait = _seconds_until(result.get("resume_at"))
+            if stalled >= EXPIRE_STALLED_ROUNDS or wait > EXPIRE_MAX_WAIT_S:
+                self.summary.blocks_not_expired = left
+                print(f"spam-blocker run: {left} due block(s) not expired ({result.get('stopped') or 'Zoom failed'}); "
+                      "run it again later, or `spam-blocker expire`", file=self.log, flush=True)
+                break
+            time.sleep(max(wait, EXPIRE_RETRY_PAUSE_S))
         self.summary.blocks_expired = total
 
     def _collect_dead_letters(self, resources: LocalResources) -> None:
@@ -679,6 +694,14 @@ def _thread_safe_metrics() -> None:
         setattr(provider, name, locked)
 
 
+
+
+def _seconds_until(when: str | None) -> float:
+    from spam_blocker.clock import SystemClock, parse_iso
+
+    if not when:
+        return 0.0
+    return max(0.0, (parse_iso(when) - SystemClock().now()).total_seconds())
 
 
 def _quiet_logs() -> None:

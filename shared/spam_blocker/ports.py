@@ -15,7 +15,7 @@ from spam_blocker.domain.backfill_plan import BackfillCheckpoint
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.block_state import BlockRecord
 from spam_blocker.domain.evidence import NumberEvidence
-from spam_blocker.zoom.models import BlockedEntry, CallLogsPage
+from spam_blocker.zoom.models import BlockedEntry, BlockedListPage, CallLogsPage
 
 
 class ZoomPhone(Protocol):
@@ -23,6 +23,7 @@ class ZoomPhone(Protocol):
 
     def check_credentials(self) -> None: ...
     def list_blocked(self, page_size: int = 100) -> Iterator[BlockedEntry]: ...
+    def list_blocked_page(self, page_size: int = 100, next_page_token: str | None = None) -> BlockedListPage: ...
     def get_blocked(self, blocked_id: str) -> BlockedEntry: ...
     def create_blocked(self, *, match_type: str, phone_number: str, block_type: str,
                        comment: str | None = None, status: str = "active", send_by: datetime | None = None) -> str: ...

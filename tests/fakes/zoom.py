@@ -31,7 +31,7 @@ from spam_blocker.zoom.errors import (
     ZoomServerError,
     ZoomTransportError,
 )
-from spam_blocker.zoom.models import BlockedEntry, CallLogsPage
+from spam_blocker.zoom.models import BlockedEntry, BlockedListPage, CallLogsPage
 from spam_blocker.zoom.retry_after import read_rate_limit
 
 ROUTES = {
@@ -84,6 +84,7 @@ class FakeZoom:
         self._faults: list[_Fault] = []
         self._lock = threading.RLock()
         self.requests: list[tuple[str, int | None]] = []
+        self.page_cap: int | None = None
 
     # --- ports.ZoomPhone -----------------------------------------------------------------------------
 
@@ -91,15 +92,24 @@ class FakeZoom:
         return None
 
     def list_blocked(self, page_size: int = 100) -> Iterator[BlockedEntry]:
+        token = None
+        while True:
+            page = self.list_blocked_page(page_size, token)
+            yield from page.blocked_list
+            token = page.next_page_token
+            if not token:
+                return
+
+    def list_blocked_page(self, page_size: int = 100, next_page_token: str | None = None) -> BlockedListPage:
+        """Tokens are offsets; `page_cap` makes pages shorter than asked, as a Zoom may."""
         if not 1 <= page_size <= 100:
             raise invalid("Invalid page_size.")
-        offset = 0
-        while True:
-            page = self._call("list", lambda offset=offset: self._page(offset, page_size))
-            yield from page
-            offset += len(page)
-            if len(page) < page_size or offset >= len(self._entries):
-                return
+        offset = int(next_page_token) if next_page_token else 0
+        size = min(page_size, self.page_cap or page_size)
+        page = self._call("list", lambda: self._page(offset, size))
+        after = offset + len(page)
+        return BlockedListPage(blocked_list=page, next_page_token=str(after) if after < len(self._entries) else "",
+                               page_size=size, total_records=len(self._entries))
 
     def get_blocked(self, blocked_id: str) -> BlockedEntry:
         return self._call("get", lambda: self._shown(self._existing(blocked_id)))

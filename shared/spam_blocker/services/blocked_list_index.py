@@ -13,9 +13,7 @@ Zoom errors while listing (429 included) propagate to the caller, who decides.
 Entries are matched on match_type + digits (Zoom may echo a number without '+') + block_type; only
 `active` ones (or without a status) count. "Ours" carries `block_state.ZOOM_TAG`.
 
-Pages are counted by entries: a page permit is taken after every `page_size` entries, just before the
-client fetches the next page. (A Zoom that sends short pages with a next token would be under-counted;
-its 429 is then handled like any other.)
+One Medium permit per page request (services/blocked_list_pages.py), whatever size the pages come in.
 """
 
 from __future__ import annotations
@@ -30,10 +28,10 @@ from spam_blocker.domain.block_state import is_ours, zoom_digits
 from spam_blocker.domain.rate_window import RateGrant
 from spam_blocker.observability import logger
 from spam_blocker.ports import ZoomPhone
+from spam_blocker.services.blocked_list_pages import ListingStopped, listed_entries
 from spam_blocker.services.permits import Permits
 from spam_blocker.zoom.models import BlockedEntry
 
-LIST_CATEGORY = "Medium"
 SETTLE = "settle"
 
 _Match = tuple[str, str, str]
@@ -104,30 +102,21 @@ class BlockedListIndex:
                     index[match] = [e for e in entries if e.id != entry_id]
 
     def _take(self, permits: Permits) -> Snapshot | RateGrant:
-        grant = permits.take(LIST_CATEGORY)
-        if not grant.granted:
-            return grant
         started_at = self._clock.now()
         ours: dict[_Match, list[BlockedEntry]] = {}
         theirs: dict[_Match, list[BlockedEntry]] = {}
         size = 0
-        entries = self._zoom.list_blocked(page_size=self._page_size)
         try:
-            for entry in entries:
+            for entry in listed_entries(self._zoom, permits, self._clock, page_size=self._page_size):
                 size += 1
                 if entry.status in (None, "active"):
                     index = ours if is_ours(entry.comment) else theirs
                     index.setdefault(match_of(entry.match_type, entry.phone_number, entry.block_type), []).append(entry)
-                if size % self._page_size == 0:
-                    grant = permits.take(LIST_CATEGORY)
-                    if not grant.granted:
-                        logger.info("blocked-list listing paused: no permit", extra={
-                            "entries_listed": size, "retry_at": str(grant.retry_at)})
-                        return grant
-        finally:
-            close = getattr(entries, "close", None)
-            if close is not None:
-                close()
+        except ListingStopped as stop:
+            if size:
+                logger.info("blocked-list listing paused: no permit", extra={
+                    "entries_listed": size, "retry_at": str(stop.grant.retry_at)})
+            return stop.grant
         self.listings += 1
         logger.info("blocked list listed", extra={"entries": size})
         return Snapshot(started_at, ours, theirs, size)

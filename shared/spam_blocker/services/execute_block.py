@@ -39,7 +39,8 @@ from spam_blocker.domain.block_request import BlockKey, BlockRequest
 from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStateStore, StoreConflict, StoreUnavailable, ZoomPhone
-from spam_blocker.services.blocked_list_index import LIST_CATEGORY, SETTLE, BlockedListIndex
+from spam_blocker.services.blocked_list_index import SETTLE, BlockedListIndex
+from spam_blocker.services.blocked_list_pages import LIST_CATEGORY
 from spam_blocker.services.coverage import PREFIX, key_and_covering
 from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits

@@ -37,11 +37,12 @@ from spam_blocker.domain.drift import (
 from spam_blocker.domain.rate_window import RateGrant
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockInventory, BlockStateStore, RateLimiter, StoreConflict, ZoomPhone
+from spam_blocker.services.blocked_list_pages import LIST_CATEGORY, ListingStopped, listed_entries
 from spam_blocker.services.permits import Permits
 from spam_blocker.zoom.errors import ZoomError, ZoomNotFound, ZoomRateLimited
 
-LIST_CATEGORY = "Medium"
 WRITE_CATEGORY = "Light"
+LIST_429_WAITS = 5  # with a sleep: 429s waited out while listing, each resuming at its page
 DETAILS_MAX = 200
 _METRICS = {
     "adopt": "DriftAdopted", "external": "DriftExternalRecorded", "relink": "DriftRelinked",
@@ -121,7 +122,7 @@ def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | Non
     permits = Permits(limiter or NoLimits(), clock, max_wait_s=max_wait_s if sleep else 0.0, sleep=sleep)
     report = ReconcileReport(dry_run=dry_run)
     started = clock.now()
-    entries = _list(zoom, permits, page_size, report)
+    entries = _list(zoom, permits, clock, page_size, report, sleep)
     records: dict[BlockKey, BlockRecord] = {r.key: r for r in store.blocking_records()}
     listed_keys = {e.key for e in entries}
     records.update(store.get_many(listed_keys))
@@ -156,14 +157,11 @@ def reconcile(zoom: ZoomPhone, store: ReconcileStore, limiter: RateLimiter | Non
     return report
 
 
-def _list(zoom: ZoomPhone, permits: Permits, page_size: int, report: ReconcileReport) -> list[ZoomEntry]:
+def _list(zoom: ZoomPhone, permits: Permits, clock: Clock, page_size: int, report: ReconcileReport,
+          sleep: Callable[[float], None] | None) -> list[ZoomEntry]:
     entries: list[ZoomEntry] = []
-    grant = permits.take(LIST_CATEGORY)
-    if not grant.granted:
-        report.complete = False
-        report.stopped = f"no {LIST_CATEGORY} permit ({grant.reason}) until {iso(grant.retry_at)}"
-        return entries
-    listing = zoom.list_blocked(page_size=page_size)
+    listing = listed_entries(zoom, permits, clock, page_size=page_size, sleep=sleep,
+                             max_429_waits=LIST_429_WAITS if sleep is not None else 0)
     try:
         for entry in listing:
             report.listed += 1
@@ -177,20 +175,13 @@ def _list(zoom: ZoomPhone, permits: Permits, page_size: int, report: ReconcileRe
                     report.ours += int(ours)
                     report.theirs += int(not ours)
                 entries.append(ZoomEntry(entry.id, key, active, ours, entry.comment or ""))
-            if report.listed % page_size == 0:
-                grant = permits.take(LIST_CATEGORY)
-                if not grant.granted:
-                    report.complete = False
-                    report.stopped = f"listing stopped: no {LIST_CATEGORY} permit ({grant.reason})"
-                    break
+    except ListingStopped as stop:
+        report.complete = False
+        report.stopped = (f"listing stopped after {report.listed} entries: no {LIST_CATEGORY} permit "
+                          f"({stop.grant.reason}) until {iso(stop.grant.retry_at)}")
     except ZoomRateLimited as exc:
-        permits.penalize(exc.category, exc.retry_at, exc.limit_type)
         report.complete = False
         report.stopped = f"listing stopped: Zoom answered 429 ({exc.limit_type}) until {iso(exc.retry_at)}"
-    finally:
-        close = getattr(listing, "close", None)
-        if close is not None:
-            close()
     return entries
 
 

@@ -108,3 +108,45 @@ def test_callable_as_the_local_runner_does_with_a_keyword_clock_and_no_limiter(w
     assert reconcile(world.zoom, world.store, clock=world.clock).adopted == 1
     with pytest.raises(TypeError, match="clock"):
         reconcile(world.zoom, world.store)
+
+
+def _tokens_asked(world, fail_at: int | None = None, error=None) -> list:
+    """Record the next_page_token of every page request; the `fail_at`-th request (1-based) raises `error`."""
+    asked: list = []
+    real = world.zoom.list_blocked_page
+
+    def page(page_size=100, next_page_token=None):
+        asked.append(next_page_token)
+        if len(asked) == fail_at:
+            raise error
+        return real(page_size, next_page_token)
+
+    world.zoom.list_blocked_page = page
+    return asked
+
+
+def test_short_pages_take_one_permit_per_request(world):
+    for n in range(25):
+        world.zoom.add_entry(f"+1415555{n:04d}", comment="a person")
+    world.zoom.page_cap = 10  # a Zoom may answer page_size=100 with 10 entries and a next token
+    asked = _tokens_asked(world)
+    report = reconcile(world.zoom, world.store, world.limiter, world.clock, page_size=100)
+    assert report.complete and report.listed == 25 and report.theirs == 25
+    assert asked == [None, "10", "20"] and world.limiter.granted == {"Medium": 3}
+
+
+def test_a_429_mid_listing_is_waited_out_and_the_listing_resumed_at_its_page(world):
+    for n in range(25):
+        world.zoom.add_entry(f"+1415555{n:04d}", comment="a person")
+    world.zoom.page_cap = 10
+    asked = _tokens_asked(world, fail_at=2, error=rate_limited(world.clock, retry_after="3", category="Medium"))
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        world.clock.advance(seconds)
+
+    report = reconcile(world.zoom, world.store, world.limiter, world.clock, page_size=100, sleep=sleep)
+    assert report.complete and report.listed == 25 and report.theirs == 25
+    assert asked == [None, "10", "10", "20"]  # the same page again, not the listing from the start
+    assert slept == [3.0] and world.limiter.penalties[0][0] == "Medium"
