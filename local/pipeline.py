@@ -198,6 +198,8 @@ class _Feeder:
 
 IGNORED = "ignored"
 SQS_MAX_BYTES = 262_144  # one message, and one SendMessageBatch in all
+CHECK_ZOOM_ATTEMPTS = 3  # token requests at start: a one-off 429 or 5xx is not "Zoom unreachable"
+CHECK_ZOOM_PAUSE_CAP_S = 10.0
 ADOPT_ATTEMPTS = 6  # listings of Zoom's blocked list at start, pausing 1, 2, 4, 8, 10 s between them
 ADOPT_PAUSE_CAP_S = 10.0
 ADOPT_PERMIT_WAIT_S = 2.0  # the longest a page waits for a permit of the shared limiter
@@ -309,14 +311,27 @@ class Pipeline:
                                  on_request=self.counter)
 
     def _check_zoom(self, zoom: Any) -> None:
-        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
+        """A token before any work. Refused credentials end the run at once; a 429, a 5xx or a lost connection
+        is tried again a few times (Retry-After honoured, up to CHECK_ZOOM_PAUSE_CAP_S) before exit 3."""
+        from spam_blocker.clock import SystemClock
+        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError, ZoomRateLimited
 
-        try:
-            zoom.check_credentials()
-        except ZoomAuthFailed as exc:
-            raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
-        except ZoomError as exc:
-            raise RunFailed(f"Zoom is unreachable ({self.access.oauth_url}): {exc.message}", 3) from None
+        for attempt in range(CHECK_ZOOM_ATTEMPTS):
+            try:
+                zoom.check_credentials()
+                return
+            except ZoomAuthFailed as exc:
+                raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
+            except ZoomError as exc:
+                if attempt == CHECK_ZOOM_ATTEMPTS - 1:
+                    raise RunFailed(f"Zoom is unreachable ({self.access.oauth_url}): {exc.message}", 3) from None
+                pause = 2.0 ** attempt
+                if isinstance(exc, ZoomRateLimited):
+                    pause = max(pause, (exc.retry_at - SystemClock().now()).total_seconds())
+                pause = min(pause, CHECK_ZOOM_PAUSE_CAP_S)
+                print(f"Zoom did not answer the token request ({exc.message}); trying again in {pause:g} s",
+                      file=self.log, flush=True)
+                time.sleep(pause)
 
     def _run_in(self, resources: LocalResources, zoom: Any) -> None:
         from spam_blocker import wiring

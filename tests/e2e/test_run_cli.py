@@ -411,6 +411,16 @@ def test_zoom_problems_stop_the_run_before_any_work(zoom, files, overrides, code
     assert [r for r in zoom.requests() if r["route"].startswith("POST /phone")] == []
 
 
+def test_a_one_off_refusal_of_the_token_request_is_tried_again(zoom, files):
+    zoom.http.post("/_emulator/faults", json={"kind": "429", "route": "POST /oauth/token", "count": 1})
+    zoom.http.post("/_emulator/faults", json={"kind": "5xx", "route": "POST /oauth/token", "count": 1})
+
+    result = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("did not answer the token request") == 2 and zoom.entries()
+
+
 def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     bad_allow = files["dir"] / "bad-allow.txt"
     bad_allow.write_text("+19075550123\nnot a number at all\n")

@@ -1,6 +1,7 @@
 """In-memory Zoom Phone (ports.ZoomPhone) for service tests: Zoom's rules and the client's error types.
 
-- Entries in creation order; POST accepts duplicates (Zoom does not reject them: exactly-once is ours).
+- Entries in creation order; POST accepts duplicates (Zoom does not reject them: exactly-once is ours),
+  unless `reject_duplicates` (400 code 13601 for any entry of the same key, inactive included).
 - Validation as Zoom/the emulator: match_type, block_type, status values; phone_number 1..50 chars;
   comment <= 255 -> ZoomInvalid (400, code 300). Unknown id on GET/PATCH/DELETE -> ZoomNotFound (400).
 - `list_blocked` pages lazily (one request per page), `echo_plus=False` drops the '+' as Zoom has.
@@ -85,6 +86,7 @@ class FakeZoom:
         self._lock = threading.RLock()
         self.requests: list[tuple[str, int | None]] = []
         self.page_cap: int | None = None
+        self.reject_duplicates = False  # as Zoom's newer API does (400, code 13601), any status
 
     # --- ports.ZoomPhone -----------------------------------------------------------------------------
 
@@ -197,6 +199,11 @@ class FakeZoom:
 
     def _add(self, fields: dict[str, str]) -> str:
         _validate(fields)
+        if self.reject_duplicates and any(
+                (e["match_type"], zoom_digits(e["phone_number"]), e["block_type"])
+                == (fields["match_type"], zoom_digits(fields["phone_number"]), fields["block_type"])
+                for e in self._entries.values()):
+            raise ZoomInvalid("Duplicate blocked list.", status=400, code=13601)
         entry_id = next(self._ids)
         self._entries[entry_id] = {"id": entry_id, **fields}
         return entry_id

@@ -6,7 +6,8 @@ snapshot started (plus `settle_s` for Zoom to show a fresh write). The last snap
 container, so a burst of doubtful POSTs costs one listing, not one each.
 
     lookup(key, not_before, permits) ->
-        Lookup(ours=[tagged active entries for the key], theirs=[untagged active entries])
+        Lookup(ours=[tagged active entries for the key], theirs=[untagged active entries],
+               inactive=[anyone's inactive entries for the key])
         Lookup(wait=RateGrant(...))   no permit for the next page, or too soon after the doubt
 Zoom errors while listing (429 included) propagate to the caller, who decides.
 
@@ -47,6 +48,7 @@ class Snapshot:
     ours: dict[_Match, list[BlockedEntry]] = field(default_factory=dict)
     theirs: dict[_Match, list[BlockedEntry]] = field(default_factory=dict)
     size: int = 0
+    inactive: dict[_Match, list[BlockedEntry]] = field(default_factory=dict)  # anyone's, status inactive
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Lookup:
     theirs: list[BlockedEntry] = field(default_factory=list)
     wait: RateGrant | None = None
     listed: bool = False  # this lookup took a fresh listing
+    inactive: list[BlockedEntry] = field(default_factory=list)
 
 
 class BlockedListIndex:
@@ -89,7 +92,7 @@ class BlockedListIndex:
                 listed = True
             match = match_of(*key)
             return Lookup(ours=list(snapshot.ours.get(match, [])), theirs=list(snapshot.theirs.get(match, [])),
-                          listed=listed)
+                          listed=listed, inactive=list(snapshot.inactive.get(match, [])))
 
     def forget(self, entry_id: str) -> None:
         """An entry we deleted: later lookups from the same snapshot must not offer it again."""
@@ -97,7 +100,7 @@ class BlockedListIndex:
             snapshot = self._snapshot
             if snapshot is None:
                 return
-            for index in (snapshot.ours, snapshot.theirs):
+            for index in (snapshot.ours, snapshot.theirs, snapshot.inactive):
                 for match, entries in index.items():
                     index[match] = [e for e in entries if e.id != entry_id]
 
@@ -105,13 +108,16 @@ class BlockedListIndex:
         started_at = self._clock.now()
         ours: dict[_Match, list[BlockedEntry]] = {}
         theirs: dict[_Match, list[BlockedEntry]] = {}
+        inactive: dict[_Match, list[BlockedEntry]] = {}
         size = 0
         try:
             for entry in listed_entries(self._zoom, permits, self._clock, page_size=self._page_size):
                 size += 1
                 if entry.status in (None, "active"):
                     index = ours if is_ours(entry.comment) else theirs
-                    index.setdefault(match_of(entry.match_type, entry.phone_number, entry.block_type), []).append(entry)
+                else:
+                    index = inactive
+                index.setdefault(match_of(entry.match_type, entry.phone_number, entry.block_type), []).append(entry)
         except ListingStopped as stop:
             if size:
                 logger.info("blocked-list listing paused: no permit", extra={
@@ -119,4 +125,4 @@ class BlockedListIndex:
             return stop.grant
         self.listings += 1
         logger.info("blocked list listed", extra={"entries": size})
-        return Snapshot(started_at, ours, theirs, size)
+        return Snapshot(started_at, ours, theirs, size, inactive)

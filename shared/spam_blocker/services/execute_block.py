@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from spam_blocker.clock import Clock, iso
 from spam_blocker.domain.block_request import BlockKey, BlockRequest
-from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
+from spam_blocker.domain.block_state import BlockRecord, BlockState, is_ours, tag_comment
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStateStore, StoreConflict, StoreUnavailable, ZoomPhone
 from spam_blocker.services.blocked_list_index import SETTLE, BlockedListIndex
@@ -54,6 +54,7 @@ from spam_blocker.zoom.errors import (
     ZoomNotFound,
     ZoomRateLimited,
     ZoomTransportError,
+    is_duplicate,
 )
 
 DEFAULT_SUMMARY = "blocked as a spam caller"
@@ -241,6 +242,8 @@ class ExecuteBlock:
             self._release(claimed, doubt=None, refund=True)  # a 429 created nothing
             return throttled(exc, permits)
         except (ZoomInvalid, ZoomNotFound) as exc:
+            if is_duplicate(exc):
+                return self._duplicate(claimed, permits, exc)
             reason = f"Zoom refused the entry: {describe(exc)}"
             self._store.transition(claimed, replace(claimed, state=BlockState.FAILED, owner=None, post_started_at=None,
                                                     failure_reason=reason, updated_at=self._clock.now()))
@@ -257,6 +260,53 @@ class ExecuteBlock:
         except StoreConflict:
             return self._lost_claim(claimed, zoom_id, permits)
         return self._retire_covered(Outcome(Result.CREATED, zoom_id=zoom_id), active, permits)
+
+    def _duplicate(self, claimed: BlockRecord, permits: Permits, exc: ZoomError) -> Outcome:
+        """Zoom refused the POST as a duplicate (a Zoom that does so: 400 code 13601, or 409): an entry for
+        the key exists, maybe inactive, which our listing of active entries did not count. Ours is
+        adopted (set active again when inactive); a person's active entry blocks it already; a person's
+        inactive one is theirs to switch on, never ours."""
+        key = claimed.key
+        lookup = self._index.lookup(key, not_before=self._clock.now() - self._index.settle, permits=permits)
+        if lookup.wait is not None:
+            self._release(claimed, doubt=None, refund=True)
+            if lookup.wait.reason == SETTLE:
+                return Outcome(Result.IN_PROGRESS, detail="letting Zoom's list settle", retry_at=lookup.wait.retry_at)
+            return limited(lookup.wait, LIST_CATEGORY)
+        now = self._clock.now()
+        if lookup.ours:
+            self._activate(claimed, lookup.ours[0].id)
+            return Outcome(Result.ADOPTED, zoom_id=lookup.ours[0].id, detail="Zoom already held our entry")
+        if lookup.theirs:
+            failed = self._store.transition(claimed, replace(
+                claimed, state=BlockState.FAILED, owner=None, post_started_at=None, updated_at=now,
+                failure_reason="Zoom already blocks this with an entry we did not make"))
+            self._store.transition(failed, replace(failed, state=BlockState.EXTERNAL, zoom_id=lookup.theirs[0].id,
+                                                   failure_reason=None, updated_at=now))
+            return Outcome(Result.ALREADY_BLOCKED, zoom_id=lookup.theirs[0].id, detail="by an entry we did not make")
+        mine = [e for e in lookup.inactive if is_ours(e.comment)]
+        if mine:
+            grant = permits.take(WRITE_CATEGORY)
+            if not grant.granted:
+                self._release(claimed, doubt=None, refund=True)
+                return limited(grant, WRITE_CATEGORY)
+            try:
+                self._zoom.update_blocked(mine[0].id, status="active")
+            except ZoomRateLimited as limited_exc:
+                self._release(claimed, doubt=None, refund=True)
+                return throttled(limited_exc, permits)
+            except ZoomError as update_exc:
+                self._release(claimed, doubt=None, error=describe(update_exc))
+                return Outcome(Result.RETRY, detail=f"setting our inactive entry active: {describe(update_exc)}")
+            self._activate(claimed, mine[0].id)
+            logger.info("our inactive entry set active again", extra={"block_id": key.as_id(), "zoom_id": mine[0].id})
+            return Outcome(Result.ADOPTED, zoom_id=mine[0].id, detail="our inactive entry, set active again")
+        reason = (f"Zoom refused a second entry ({describe(exc)}): "
+                  + (f"a person's inactive entry (id {lookup.inactive[0].id}) holds it; switch it on in the portal"
+                     if lookup.inactive else "and its listing shows none"))
+        self._store.transition(claimed, replace(claimed, state=BlockState.FAILED, owner=None, post_started_at=None,
+                                                failure_reason=reason, updated_at=now))
+        return Outcome(Result.FAILED, detail=reason)
 
     def _lost_claim(self, claimed: BlockRecord, zoom_id: str, permits: Permits) -> Outcome:
         """Our POST worked but the claim was taken over meanwhile (we outlived `stale_after`)."""

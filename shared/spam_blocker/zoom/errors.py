@@ -81,3 +81,11 @@ class PermitExpired(ZoomTransportError):
 
     def __init__(self, message: str, *, route: str | None = None) -> None:
         super().__init__(message, may_have_committed=False, route=route)
+
+
+DUPLICATE_CODE = 13601  # Zoom's inbound blocked-list API; our endpoint's answer to a duplicate is undocumented
+
+
+def is_duplicate(exc: ZoomError) -> bool:
+    """Zoom refused a create because the entry exists (a Zoom that rejects duplicates: 400 code 13601, or 409)."""
+    return exc.status == 409 or exc.code == DUPLICATE_CODE

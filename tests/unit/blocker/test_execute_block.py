@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from spam_blocker.domain.block_request import BlockKey
-from spam_blocker.domain.block_state import ZOOM_TAG, BlockRecord, BlockState
+from spam_blocker.domain.block_state import ZOOM_TAG, BlockRecord, BlockState, tag_comment
 from spam_blocker.domain.rate_window import RateGrant
 from spam_blocker.ports import StoreUnavailable
 from spam_blocker.services.outcomes import Result
@@ -375,3 +375,34 @@ def test_a_post_whose_permit_ran_out_before_it_left_is_not_sent_and_the_claim_is
     assert world.zoom.entries() == [] and world.zoom.count("create") == 0
     world.zoom.create_blocked = real_create
     assert world.run(request()).result is Result.CREATED
+
+
+# --- a Zoom that refuses duplicates (400 code 13601, as its newer API does) ---------------------------
+
+
+def test_a_duplicate_refusal_over_our_inactive_entry_sets_it_active_again(world):
+    ours = world.zoom.add_entry(NUMBER, comment=tag_comment("deactivated by the expirer"), status="inactive")
+    world.zoom.reject_duplicates = True
+    outcome = world.run(request())
+    assert outcome.result is Result.ADOPTED and outcome.zoom_id == ours
+    entry = only_entry(world)
+    assert entry["status"] == "active" and world.store[KEY].state is BlockState.ACTIVE
+    assert world.store[KEY].zoom_id == ours
+    assert world.zoom.count("create") == 1 and world.zoom.count("update") == 1
+
+
+def test_a_duplicate_refusal_over_a_persons_inactive_entry_fails_and_leaves_it_alone(world):
+    theirs = world.zoom.add_entry(NUMBER, comment="paused by the office manager", status="inactive")
+    world.zoom.reject_duplicates = True
+    outcome = world.run(request())
+    assert outcome.result is Result.FAILED and theirs in outcome.detail and "person's inactive entry" in outcome.detail
+    assert only_entry(world)["status"] == "inactive" and world.zoom.count("update") == 0
+    assert world.store[KEY].state is BlockState.FAILED
+
+
+def test_a_duplicate_refusal_over_our_active_entry_adopts_it(world):
+    ours = world.zoom.add_entry(NUMBER, comment=tag_comment("made before this table existed"))
+    world.zoom.reject_duplicates = True
+    outcome = world.run(request())
+    assert outcome.result is Result.ADOPTED and outcome.zoom_id == ours == world.store[KEY].zoom_id
+    only_entry(world)
