@@ -46,6 +46,7 @@ from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits
 from spam_blocker.services.range_guard import RangeGuard
 from spam_blocker.services.remove_block import WRITE_CATEGORY, BlockRemover, describe, limited, throttled
+from spam_blocker.zoom.auth import OAUTH_ROUTE
 from spam_blocker.zoom.errors import (
     PermitExpired,
     ZoomAuthFailed,
@@ -252,8 +253,9 @@ class ExecuteBlock:
             sent = isinstance(exc, ZoomTransportError) and exc.may_have_committed
             self._release(claimed, doubt=claimed.post_started_at if sent else None, error=describe(exc))
             return Outcome(Result.RETRY, detail=describe(exc))
-        except ZoomError as exc:  # 5xx, malformed answer: the entry may exist
-            self._release(claimed, doubt=claimed.post_started_at, error=describe(exc))
+        except ZoomError as exc:  # 5xx, malformed answer: the entry may exist, unless the token request failed
+            sent = exc.route != OAUTH_ROUTE
+            self._release(claimed, doubt=claimed.post_started_at if sent else None, error=describe(exc), refund=not sent)
             return Outcome(Result.RETRY, detail=describe(exc), retry_at=getattr(exc, "retry_at", None))
         try:
             active = self._activate(claimed, zoom_id)

@@ -44,7 +44,9 @@ NOT_FOUND_CODES = frozenset({404, 13604})
 MAX_SERVER_RETRY_AFTER = timedelta(hours=1)
 _NOT_FOUND_TEXT = re.compile(
     r"not[\s_-]*found|does\s*n[o']?t\s*exist|doesn'?t\s*exist|not\s*exists?\b|no\s+such\b"
-    r"|can(?:no|')?t\s+be\s+found|could\s+not\s+find|unknown\s+(?:id|blocked)",
+    r"|can(?:no|')?t\s+be\s+found|could\s+not\s+find|unknown\s+(?:id|blocked)"
+    # the id in the path refused ("Invalid parameter: blockedListId."): no entry has it
+    r"|invalid\s+(?:parameter|value|id)?\s*:?\s*(?:the\s+)?blocked[\s_-]*list[\s_-]*id",
     re.IGNORECASE,
 )
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError,

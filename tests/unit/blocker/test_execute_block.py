@@ -406,3 +406,17 @@ def test_a_duplicate_refusal_over_our_active_entry_adopts_it(world):
     outcome = world.run(request())
     assert outcome.result is Result.ADOPTED and outcome.zoom_id == ours == world.store[KEY].zoom_id
     only_entry(world)
+
+
+def test_a_token_request_failing_before_the_post_leaves_no_doubt_to_settle(world):
+    from spam_blocker.zoom.auth import OAUTH_ROUTE
+    from spam_blocker.zoom.errors import ZoomServerError
+
+    world.zoom.fail("create", ZoomServerError("Zoom OAuth answered 503", status=503, route=OAUTH_ROUTE))
+    first = world.run(request())
+    assert first.result is Result.RETRY
+    row = world.store[KEY]
+    assert row.state is BlockState.PENDING and row.post_started_at is None and row.attempts == 0
+    assert world.run(request()).result is Result.CREATED
+    assert world.zoom.count("list") == 0  # no listing to find an entry that was never asked for
+    only_entry(world)

@@ -194,6 +194,8 @@ def test_transport_errors_say_whether_the_request_may_have_committed(exc, commit
     (404, None, True), (13604, None, True), (300, "Invalid country.", False), (400, None, False),
     (None, "Blocked list ID does not exist", True), (None, "Phone number is invalid", False),
     (300, "Could not find the blocked list", True), (None, "", False),
+    (400, "Invalid parameter: blockedListId.", True), (300, "Invalid blocked list id", True),
+    (300, "Invalid parameter: phone_number.", False),
 ])
 def test_says_not_found(code, message, expected):
     assert says_not_found(code, message) is expected
