@@ -401,7 +401,9 @@ class Pipeline:
         """Our blocks adopted from Zoom that stop an allowlisted or own number (or a prefix over one) are
         lifted now, through the ops unblock (with its cool-down), before any event is scored: the lists
         given to this run are never blocked, whatever an earlier run did. A person's entry is left alone."""
-        from spam_blocker.adapters.dynamo_blocks import from_item
+        from dataclasses import replace
+
+        from spam_blocker.adapters.dynamo_blocks import DynamoBlockStore, from_item
         from spam_blocker.clock import SystemClock, iso
         from spam_blocker.domain.allowlist import ProtectedLists
         from spam_blocker.domain.block_state import BlockState
@@ -412,7 +414,7 @@ class Pipeline:
         if not self._protected:
             return
         lists = ProtectedLists.of(allow=self._protected.get("allow", ()), own=self._protected.get("own", ()))
-        vetoed: dict[str, str] = {}  # the block, as unblock takes it -> why the lists forbid it
+        vetoed: dict[str, tuple[str, Any]] = {}  # the block, as unblock takes it -> why the lists forbid it, row
         for item in self._block_items(resources):
             record = from_item(item["raw"])
             if record.state not in (BlockState.ACTIVE, BlockState.PENDING) or record.key.block_type != "inbound":
@@ -420,9 +422,9 @@ class Pipeline:
             why = veto_lists(record.key, lists)
             if why is not None:
                 key = record.key
-                vetoed[key.phone_number + ("*" if key.match_type == "prefix" else "")] = why
+                vetoed[key.phone_number + ("*" if key.match_type == "prefix" else "")] = (why, record)
         now = iso(self._adopted_at or SystemClock().now())
-        for target, why in vetoed.items():
+        for target, (why, record) in vetoed.items():
             report = expirer.lambda_handler({"action": "unblock", "phone_number": target, "now": now,
                                              "reporter": "spam-blocker run (allowlist / own numbers)",
                                              "dry_run": self.options.dry_run}, LambdaContext("expirer")) or {}
@@ -430,6 +432,10 @@ class Pipeline:
                          and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
             if self.options.dry_run:
                 self.summary.blocks_would_lift += lifted
+                if lifted and record.state is BlockState.ACTIVE:  # in this run's own table only: what the
+                    store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])  # run then requests
+                    store.transition(record, replace(record, state=BlockState.REMOVED, updated_at=SystemClock().now(),
+                                                     ended_reason=f"would be lifted (dry run): {why}"))
             else:
                 self.summary.blocks_lifted += lifted
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])

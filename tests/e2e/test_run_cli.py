@@ -282,6 +282,8 @@ def test_our_blocks_over_numbers_now_allowlisted_or_own_are_lifted_before_any_wo
     assert preview.returncode == 0, preview.stderr
     summary = json.loads(summary_path.read_text())
     assert summary["blocks_lifted"] == 0 and summary["blocks_would_lift"] >= 2 and zoom.entries() == before
+    # ... and previews what the real run then blocks instead: the campaign around the own number
+    assert summary["blocks_requested"] > 0 and any(b["state"] == "would_block" for b in summary["blocks"])
     second = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(allow),
                      "--own-numbers", str(own), "--summary-json", str(summary_path))
 

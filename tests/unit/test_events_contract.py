@@ -47,7 +47,7 @@ def test_invalid_bodies_raise_with_a_readable_reason(body, reason):
     assert reason in info.value.reason
 
 
-@pytest.mark.parametrize("duration", [[1], {"s": 1}, 1e400, "abc", True])
+@pytest.mark.parametrize("duration", [[1], {"s": 1}, 1e400, "abc", True, -5, "-1"])
 def test_odd_durations_are_invalid_events_not_crashes(duration):
     body = {**CALL_LOG, "call_log": {**CALL_LOG["call_log"], "duration": duration}}
     with pytest.raises(InvalidEvent) as info:
@@ -58,5 +58,5 @@ def test_odd_durations_are_invalid_events_not_crashes(duration):
 def test_numeric_strings_and_floats_are_durations():
     body = {**CALL_LOG, "call_log": {**CALL_LOG["call_log"], "duration": "42.7"}}
     assert parse_ingest_event(json.dumps(body)).call_log.duration == 42
-    body["call_log"]["duration"] = -3
+    body["call_log"]["duration"] = 0.4
     assert parse_ingest_event(json.dumps(body)).call_log.duration == 0

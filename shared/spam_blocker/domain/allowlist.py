@@ -66,6 +66,8 @@ def parse_entry(text: str, region: str = "US") -> ListEntry:
         raise ValueError("empty entry")
     if raw.endswith("*"):
         return ListEntry(_prefix_digits(raw[:-1], region), is_prefix=True)
+    if "*" in raw:
+        raise ValueError(f"{raw!r}: '*' marks a prefix and must come last ('+1907*')")
     if phone.is_emergency_or_short(raw, region):
         raise ValueError(f"{raw!r} is an emergency or short code, not a number")
     try:

@@ -149,7 +149,9 @@ class CallLog(_Lenient):
             seconds = int(float(v))
         except (ValueError, OverflowError):
             raise ValueError("duration must be a number of seconds") from None
-        return max(0, seconds)
+        if seconds < 0:
+            raise ValueError("duration must not be negative")
+        return seconds
 
 
 class CallLogEvent(_Lenient):

@@ -52,6 +52,7 @@ def test_entries_in_national_forms_use_the_default_region(line, region, key):
     ("+19072120000\nnot a number\n", 2, "cannot parse"),
     ("# ok\n\n911\n", 3, "emergency or short code"),
     ("+1907abc*\n", 1, "must be digits"),
+    ("+1907*x\n", 1, "must come last"),
     ("+999*\n", 1, "country code"),
 ])
 def test_a_bad_line_names_the_file_and_the_line(text, line, reason):
