@@ -554,8 +554,9 @@ class Pipeline:
             if not left and not result.get("more_due"):
                 break
             stalled = 0 if expired + int(result.get("renewed", 0)) else stalled + 1
-            wait = _seconds_until(result.get("resume_at"))
-            if stalled >= EXPIRE_STALLED_ROUNDS or wait > EXPIRE_MAX_WAIT_S:
+            # resume_at is whole seconds: a second more, or the limiter still refuses (a round wasted)
+            wait = _seconds_until(result.get("resume_at")) + (1.0 if result.get("resume_at") else 0.0)
+            if stalled >= EXPIRE_STALLED_ROUNDS or wait > EXPIRE_MAX_WAIT_S + 1:
                 self.summary.blocks_not_expired = left
                 print(f"spam-blocker run: {left} due block(s) not expired ({result.get('stopped') or 'Zoom failed'}); "
                       "run it again later, or `spam-blocker expire`", file=self.log, flush=True)

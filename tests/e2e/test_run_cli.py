@@ -352,7 +352,8 @@ def test_expire_at_removes_the_blocks_from_zoom(zoom, files):
 
 def test_expire_at_goes_on_after_429s_until_every_due_block_is_gone(zoom, files):
     # One expirer invocation stops at a 429; the run invokes it again after Zoom's Retry-After.
-    zoom.http.post("/_emulator/faults", json={"kind": "429", "route": "DELETE /phone/blocked_list/{id}", "count": 2})
+    zoom.http.post("/_emulator/faults", json={"kind": "429", "route": "DELETE /phone/blocked_list/{id}", "count": 3,
+                                              "retry_after_s": 2})
     summary_path = files["dir"] / "expire-429.json"
 
     result = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]),
@@ -360,7 +361,7 @@ def test_expire_at_goes_on_after_429s_until_every_due_block_is_gone(zoom, files)
 
     assert result.returncode == 0, result.stderr
     summary = json.loads(summary_path.read_text())
-    assert summary["zoom_429s"] == 2 and summary["blocks_not_expired"] == 0
+    assert summary["zoom_429s"] == 3 and summary["blocks_not_expired"] == 0
     assert summary["blocks_expired"] == summary["blocks_created"] > 0
     assert [e for e in zoom.entries() if e["status"] == "active"] == []
 
