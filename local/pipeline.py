@@ -385,6 +385,7 @@ class Pipeline:
             except ZoomError as exc:
                 raise RunFailed(f"Zoom's blocked list could not be read: {exc.message}", 3) from None
             adopted += report.adopted
+            listed_ids = report.entry_ids
             if report.complete:
                 break
             pause = min(2.0 ** attempt, ADOPT_PAUSE_CAP_S)
@@ -395,7 +396,9 @@ class Pipeline:
             raise RunFailed(f"Zoom's blocked list could not be read to the end after {ADOPT_ATTEMPTS} tries "
                             f"({report.stopped}): stopping before any work, or entries would be duplicated", 3)
         self.summary.blocks_adopted = adopted
-        self._zoom_ids_at_start = {item["zoom_id"] for item in self._block_items(resources) if item.get("zoom_id")}
+        # every entry Zoom held (an inactive one of ours that the blocker sets active again was not created)
+        self._zoom_ids_at_start = listed_ids | {item["zoom_id"] for item in self._block_items(resources)
+                                               if item.get("zoom_id")}
 
     def _lift_protected(self, resources: LocalResources) -> None:
         """Our blocks adopted from Zoom that stop an allowlisted or own number (or a prefix over one) are

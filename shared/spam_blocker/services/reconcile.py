@@ -93,6 +93,7 @@ class ReconcileReport:
     conflicts: int = 0  # rows that moved while being repaired: next run
     errors: int = 0
     details: list[dict[str, str]] = field(default_factory=list)
+    entry_ids: set[str] = field(default_factory=set)  # every entry listed, inactive ones too (not in as_dict)
 
     @property
     def drift(self) -> int:
@@ -100,7 +101,9 @@ class ReconcileReport:
                 + self.readopted + self.duplicates_deleted + self.stale_deleted + self.external_unrecorded)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "drift": self.drift}
+        fields = asdict(self)
+        del fields["entry_ids"]
+        return {**fields, "drift": self.drift}
 
 
 _COUNTERS = {
@@ -165,6 +168,7 @@ def _list(zoom: ZoomPhone, permits: Permits, clock: Clock, page_size: int, repor
     try:
         for entry in listing:
             report.listed += 1
+            report.entry_ids.add(entry.id)
             key = entry_key(entry.match_type, entry.phone_number, entry.block_type)
             active = entry.status in (None, "active")
             if key is None:
