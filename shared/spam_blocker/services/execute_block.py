@@ -280,11 +280,7 @@ class ExecuteBlock:
             self._activate(claimed, lookup.ours[0].id)
             return Outcome(Result.ADOPTED, zoom_id=lookup.ours[0].id, detail="Zoom already held our entry")
         if lookup.theirs:
-            failed = self._store.transition(claimed, replace(
-                claimed, state=BlockState.FAILED, owner=None, post_started_at=None, updated_at=now,
-                failure_reason="Zoom already blocks this with an entry we did not make"))
-            self._store.transition(failed, replace(failed, state=BlockState.EXTERNAL, zoom_id=lookup.theirs[0].id,
-                                                   failure_reason=None, updated_at=now))
+            self._record_theirs(claimed, lookup.theirs[0].id, now)
             return Outcome(Result.ALREADY_BLOCKED, zoom_id=lookup.theirs[0].id, detail="by an entry we did not make")
         mine = [e for e in lookup.inactive if is_ours(e.comment)]
         if mine:
@@ -436,14 +432,16 @@ class ExecuteBlock:
             return _Settled(active, self._delete_duplicates([e.id for e in extras], permits))
         if lookup.theirs:  # a person blocked it in the portal: it counts as blocked, and is never ours
             entry = lookup.theirs[0]
-            reason = f"Zoom already blocks this with an entry we did not make (id {entry.id}); not adding a second"
-            failed = self._store.transition(claimed, replace(
-                claimed, state=BlockState.FAILED, owner=None, post_started_at=None, failure_reason=reason,
-                updated_at=now))
-            external = self._store.transition(failed, replace(  # pending -> external is not a move: via failed
-                failed, state=BlockState.EXTERNAL, zoom_id=entry.id, failure_reason=None, updated_at=now))
-            return _Settled(external, theirs=entry.id)
+            return _Settled(self._record_theirs(claimed, entry.id, now), theirs=entry.id)
         return _Settled(claimed)
+
+    def _record_theirs(self, claimed: BlockRecord, entry_id: str, now: datetime) -> BlockRecord:
+        """Our claim gives way to a person's active entry for the same key: the row records it as external."""
+        reason = f"Zoom already blocks this with an entry we did not make (id {entry_id}); not adding a second"
+        failed = self._store.transition(claimed, replace(
+            claimed, state=BlockState.FAILED, owner=None, post_started_at=None, failure_reason=reason, updated_at=now))
+        return self._store.transition(failed, replace(  # pending -> external is not a move: via failed
+            failed, state=BlockState.EXTERNAL, zoom_id=entry_id, failure_reason=None, updated_at=now))
 
     def _activate(self, claimed: BlockRecord, zoom_id: str) -> BlockRecord:
         return self._store.transition(claimed, replace(

@@ -420,3 +420,12 @@ def test_a_token_request_failing_before_the_post_leaves_no_doubt_to_settle(world
     assert world.run(request()).result is Result.CREATED
     assert world.zoom.count("list") == 0  # no listing to find an entry that was never asked for
     only_entry(world)
+
+
+def test_a_duplicate_refusal_over_a_persons_active_entry_records_it_as_theirs(world):
+    theirs = world.zoom.add_entry(NUMBER, comment="blocked by the front desk")
+    world.zoom.reject_duplicates = True
+    outcome = world.run(request())
+    assert outcome.result is Result.ALREADY_BLOCKED and outcome.zoom_id == theirs
+    assert world.store[KEY].state is BlockState.EXTERNAL and world.store[KEY].zoom_id == theirs
+    assert only_entry(world)["comment"] == "blocked by the front desk"
