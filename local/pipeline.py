@@ -427,6 +427,7 @@ class Pipeline:
                 key = record.key
                 vetoed[key.phone_number + ("*" if key.match_type == "prefix" else "")] = (why, record)
         now = iso(self._adopted_at or SystemClock().now())
+        store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
         for target, (why, record) in vetoed.items():
             report = expirer.lambda_handler({"action": "unblock", "phone_number": target, "now": now,
                                              "reporter": "spam-blocker run (allowlist / own numbers)",
@@ -435,10 +436,10 @@ class Pipeline:
                          and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
             if self.options.dry_run:
                 self.summary.blocks_would_lift += lifted
-                if lifted and record.state is BlockState.ACTIVE:  # in this run's own table only: what the
-                    store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])  # run then requests
-                    store.transition(record, replace(record, state=BlockState.REMOVED, updated_at=SystemClock().now(),
-                                                     ended_reason=f"would be lifted (dry run): {why}"))
+                if lifted and record.state is BlockState.ACTIVE:  # in this run's own table only, so that the
+                    store.transition(record, replace(  # run goes on to request what the real one would
+                        record, state=BlockState.REMOVED, updated_at=SystemClock().now(),
+                        ended_reason=f"would be lifted (dry run): {why}"))
             else:
                 self.summary.blocks_lifted += lifted
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
