@@ -42,7 +42,8 @@ class RunFailed(Exception):
 
 @dataclass
 class RunOptions:
-    events: Path
+    events: Path | None  # None: events come from a live source (serve-webhook), not a file
+    follow: Path | None = None  # serve-webhook: contract events appended to this file are fed too (tail -f)
     allowlist: Path | None = None
     own_numbers: Path | None = None
     expire_at: datetime | None = None
@@ -276,8 +277,20 @@ class Pipeline:
     # -- the run ----------------------------------------------------------------------------------------
 
     def run(self) -> RunSummary:
-        started = time.monotonic()
+        assert self.options.events is not None
         check_readable(self.options.events, "events")
+        return self._run(self._stream)
+
+    def serve(self, start_source: Callable[[LocalResources], Callable[[], None]], stopping: threading.Event) -> RunSummary:
+        """The pipeline fed by a live source until `stopping` is set: `start_source(resources)` starts it
+        (serve-webhook: the webhook server, enqueueing on resources' IngestQueue) and returns its stop. The
+        scorer and the blocker run on the queues meanwhile; then what is queued is drained."""
+        if self.options.follow is not None:
+            check_readable(self.options.follow, "events")
+        return self._run(lambda resources: self._stream_live(resources, start_source, stopping))
+
+    def _run(self, stream: Callable[[LocalResources], None]) -> RunSummary:
+        started = time.monotonic()
         for what, path in (("allowlist", self.options.allowlist), ("own-numbers", self.options.own_numbers)):
             if path is not None:
                 check_readable(path, what)
@@ -288,7 +301,7 @@ class Pipeline:
                 saved = {k: os.environ.get(k) for k in self.handler_env(resources)}
                 os.environ.update(self.handler_env(resources))
                 try:
-                    self._run_in(resources, zoom)
+                    self._run_in(resources, zoom, stream)
                 finally:
                     for k, v in saved.items():
                         if v is None:
@@ -333,7 +346,7 @@ class Pipeline:
                       file=self.log, flush=True)
                 time.sleep(pause)
 
-    def _run_in(self, resources: LocalResources, zoom: Any) -> None:
+    def _run_in(self, resources: LocalResources, zoom: Any, stream: Callable[[LocalResources], None]) -> None:
         from spam_blocker import wiring
         from spam_blocker.wiring import zoom as zoom_wiring
 
@@ -345,7 +358,7 @@ class Pipeline:
         zoom_wiring.add_request_observer(self.counter)  # the handlers' own Zoom clients, the lifts' included
         try:
             self._lift_protected(resources)
-            self._stream(resources)
+            stream(resources)
             if self.options.expire_at is not None:
                 self._expire(resources)
             self._collect_dead_letters(resources)
@@ -373,7 +386,8 @@ class Pipeline:
         store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
         settings = ReconcilerSettings.from_env(os.environ)
         limiter = shared_limiter(resources.dynamodb, settings, self.access.account_id)
-        adopt_at = self._adopted_at = earliest_event_time(iter_lines(self.options.events))
+        adopt_at = self._adopted_at = (earliest_event_time(iter_lines(self.options.events))
+                                       if self.options.events is not None else None)
         adopted = 0
         for attempt in range(ADOPT_ATTEMPTS):
             try:
@@ -445,11 +459,13 @@ class Pipeline:
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
             print(f"spam-blocker run: our block {target} is not allowed ({why}): {detail}", file=self.log, flush=True)
 
-    def _stream(self, resources: LocalResources) -> None:
+    def _mappings(self, resources: LocalResources, on_block: Callable[[str], None] | None = None,
+                  ) -> tuple[EventSourceMapping, EventSourceMapping, set[str], set[str]]:
+        """The scorer's and the blocker's event-source mappings, and the ids of the block and unblock
+        requests the blocker is given (filled as they arrive)."""
         from functions.blocker import handler as blocker
         from functions.scorer import handler as scorer
 
-        progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
         requested: set[str] = set()
         unblocks: set[str] = set()
         seen_lock = threading.Lock()
@@ -458,9 +474,12 @@ class Pipeline:
             with seen_lock:
                 for record in event.get("Records", []):
                     action = _action_of(record.get("body", ""))
+                    seen = record["messageId"] in requested or record["messageId"] in unblocks
                     (unblocks if action == "unblock" else requested).add(record["messageId"])
                     if self.options.dry_run and action == "block":
                         self._note_would_block(record.get("body", ""))
+                    if on_block is not None and not seen:  # a deferred request comes back: told once
+                        on_block(record.get("body", ""))
             return blocker.lambda_handler(event, context)
 
         scorer_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["ingest"],
@@ -472,6 +491,97 @@ class Pipeline:
                                          pollers=self.options.blocker_pollers,
                                          batch_size=self.options.blocker_batch_size)
         self._maps = (scorer_map, blocker_map)
+        return scorer_map, blocker_map, requested, unblocks
+
+    def _stream_live(self, resources: LocalResources, start_source: Callable[[LocalResources], Callable[[], None]],
+                     stopping: threading.Event) -> None:
+        def tell(body: str) -> None:
+            try:
+                request = json.loads(body)
+                target = request["phone_number"] + ("*" if request.get("match_type") == "prefix" else "")
+                print(f"{request.get('action', 'block')} requested: {target}: {request.get('reason', '')}",
+                      file=self.log, flush=True)
+            except (ValueError, KeyError, TypeError):
+                pass
+
+        scorer_map, blocker_map, requested, unblocks = self._mappings(resources, on_block=tell)
+        scorer_done, scorer_stop, blocker_stop = threading.Event(), threading.Event(), threading.Event()
+        followed = threading.Event()
+        if self.options.follow is None:
+            followed.set()
+
+        def run_scorer() -> None:
+            scorer_map.run_until_drained(upstream_done=lambda: stopping.is_set() and followed.is_set(),
+                                         stop=scorer_stop)
+            scorer_done.set()
+
+        threads = [threading.Thread(target=run_scorer, name="scorer", daemon=True),
+                   threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set,
+                                                                               stop=blocker_stop),
+                                    name="blocker", daemon=True)]
+        source_done = threading.Event()
+        if self.options.follow is not None:
+            queue = SqsQueue(resources.sqs, resources.queues["ingest"])
+            threads.append(threading.Thread(target=self._follow, args=(self.options.follow, queue, source_done,
+                                                                       followed), name="follow", daemon=True))
+        for thread in threads:
+            thread.start()
+        stop_source = start_source(resources)
+        try:
+            while not stopping.wait(0.2):
+                pass
+        finally:
+            stop_source()
+            source_done.set()
+        self._wait(threads, scorer_done, blocker_map, blocker_stop)
+        self.summary.blocks_requested = len(requested)
+        self.summary.unblocks_requested = len(unblocks)
+
+    def _follow(self, path: Path, queue: SqsQueue, done: threading.Event, finished: threading.Event) -> None:
+        """Feed the contract events of `path`, those in it at start and those appended later, one line at a
+        time as each is complete, until `done`; rejected lines are counted with their line numbers."""
+        try:
+            self._follow_lines(path, queue, done)
+        except OSError as exc:
+            print(f"{path}: cannot be read any more ({exc.strerror or exc}); no more events from it", file=self.log,
+                  flush=True)
+        finally:
+            finished.set()
+
+    def _follow_lines(self, path: Path, queue: SqsQueue, done: threading.Event) -> None:
+        number = 0
+        pending = ""
+        with open(path, encoding="utf-8-sig", errors="surrogateescape") as lines:
+            while True:
+                chunk = lines.readline()
+                if not chunk:
+                    if not done.is_set():
+                        time.sleep(0.1)
+                        continue
+                    if not pending:
+                        break
+                    chunk = "\n"  # the last line, unterminated
+                pending += chunk
+                if not pending.endswith("\n"):
+                    continue  # being written
+                text, pending = pending.strip(), ""
+                number += 1
+                if not text:
+                    continue
+                self.summary.events_read += 1
+                reason = validate_line(text, self.options.region)
+                if reason is not None and reason != IGNORED:
+                    self.summary.events_rejected += 1
+                    self.summary.rejected_lines.append(RejectedLine(number, reason))
+                    print(f"{path}:{number}: rejected: {reason}", file=self.log, flush=True)
+                    continue
+                self.summary.events_ignored += reason == IGNORED
+                queue.send_many([text])
+
+    def _stream(self, resources: LocalResources) -> None:
+        assert self.options.events is not None
+        progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
+        scorer_map, blocker_map, requested, unblocks = self._mappings(resources)
         feeder = _Feeder(iter_lines(self.options.events), SqsQueue(resources.sqs, resources.queues["ingest"]),
                          lambda: scorer_map.backlog()["visible"], self.options.region,
                          self.options.max_queue_depth, self.summary,

@@ -112,3 +112,42 @@ def test_without_the_secret_it_exits_2_and_says_why(tmp_path):
                           env=_env(), capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "ZOOM_WEBHOOK_SECRET_TOKEN is not set" in done.stderr
+
+
+def test_deliveries_and_appended_reports_feed_the_pipeline_to_a_block_in_zoom(tmp_path):
+    """serve-webhook runs the scorer and the blocker (DESIGN.md): a robocaller's calls through signed
+    deliveries, two spam reports appended to --events-file, one entry in Zoom."""
+    from tests.e2e.test_run_cli import Emulator
+
+    zoom = Emulator()
+    try:
+        reports = tmp_path / "reports.jsonl"
+        reports.write_text("")
+        port = _free_port()
+        proc = subprocess.Popen([*_command(), "serve-webhook", "--port", str(port), "--events-file", str(reports)],
+                                cwd=tmp_path, env={**zoom.env(), "ZOOM_WEBHOOK_SECRET_TOKEN": SECRET},
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        url = f"http://127.0.0.1:{port}/"
+        _wait_until_listening(proc, url)
+        robo = "+13125550199"
+        for n in range(8):
+            record = call_log(100 + n, caller_number=robo, callee_number=f"+1415555{100 + n:04d}",
+                              date_time=f"2026-11-20T14:{n:02d}:00Z")
+            body = json.dumps(call_log_payload([record], event_ts=int(time.time() * 1000))).encode()
+            assert httpx.post(url, content=body, headers=_signed(body)).status_code == 200
+        with reports.open("a") as out:
+            for who in ("ext-1", "ext-2"):
+                out.write(json.dumps({"type": "spam_report", "phone_number": "312-555-0199", "reporter": who,
+                                      "reported_at": "2026-11-20T14:20:00Z"}) + "\n")
+            out.write("not json\n")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not zoom.entries():
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 0, stderr
+        assert [(e["phone_number"], e["status"]) for e in zoom.entries()] == [(robo, "active")]
+        assert f"block requested: {robo}: block {robo}: reported by 2 people" in stderr
+        assert "reports.jsonl:3: rejected: bad JSON" in stderr and "Blocks: 0 prefix(es), 1 number(s)" in stderr
+    finally:
+        zoom.close()

@@ -227,7 +227,7 @@ class UrlValidation(WebhookEnvelope):
 
 class CallLogObject(_Envelope):
     user_id: str | None = None
-    call_logs: list[dict[str, Any]]
+    call_logs: list[Any]  # a record that is not even an object is passed on too: the scorer dead-letters it
 
     @model_validator(mode="before")
     @classmethod

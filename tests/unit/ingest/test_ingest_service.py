@@ -153,6 +153,13 @@ def test_records_that_will_not_parse_are_still_enqueued_but_counted(service, que
     assert _metrics()["CallLogsUnparseable"] == 3
 
 
+def test_a_record_that_is_not_an_object_does_not_lose_the_others(service, queue):
+    records = [call_log(1), None, "x", call_log(2)]  # a 400 would be retried by Zoom, and refused, for ever
+    response = service.handle(signed_event(call_log_payload(records)))
+    assert response["statusCode"] == 200 and len(queue) == 4  # the scorer dead-letters the two with reasons
+    assert _metrics()["CallLogsUnparseable"] == 2
+
+
 def test_caller_side_events_are_taken_too(service, queue):
     payload = call_log_payload([call_log(1, direction="outbound")], event="phone.caller_call_log_completed")
     assert service.handle(signed_event(payload))["statusCode"] == 200 and len(queue) == 1
