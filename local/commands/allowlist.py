@@ -80,8 +80,11 @@ def run(args: argparse.Namespace, *, dynamodb: Any = None) -> int:
             print(f"{command}: {len(current)} entries on the {label}", file=sys.stderr)
             return 0
         if command == "disallow":
-            count = store.remove(kind, entries)
-            print(f"disallow: removed {count} entries from the {label}", file=sys.stderr)
+            listed = {e.key for e in store.entries(kind)}
+            absent = [e.key for e in entries if e.key not in listed]
+            count = store.remove(kind, [e for e in entries if e.key in listed])
+            print(f"disallow: removed {count} entries from the {label}"
+                  + (f"; not on it: {', '.join(absent)}" if absent else ""), file=sys.stderr)
         else:
             count = store.add(kind, [e if e.source else _from_cli(e) for e in entries], now=SystemClock().now())
             print(f"{command}: {count} entries on the {label} (added or kept)", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any
 from spam_blocker.clock import SystemClock
 from spam_blocker.domain.rate_plan import PLANS
 
+from local.commands import tcp_port
 from local.emulator import ShiftedClock, ZoomEmulator, serve, stop
 from local.emulator.config import CALL_LOG_APIS
 
@@ -30,7 +31,7 @@ DEV_CREDENTIALS = {
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("emulator", help="run the Zoom emulator as an HTTP server",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=0, help="TCP port (0: any free port, printed at start)")
+    parser.add_argument("--port", type=tcp_port, default=0, help="TCP port (0: any free port, printed at start)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--plan", choices=sorted(PLANS), default="pro", help="Zoom plan whose rate limits apply")
     parser.add_argument("--token-ttl", type=int, default=3600, metavar="SECONDS", help="access token lifetime")

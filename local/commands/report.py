@@ -13,8 +13,10 @@ import argparse
 import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+FUTURE_TOLERANCE = timedelta(hours=1)  # clocks differ a little; a report dated days ahead is a typo
 
 
 def register(subparsers: Any) -> None:
@@ -34,8 +36,8 @@ def register(subparsers: Any) -> None:
 
 def build_event(args: argparse.Namespace) -> dict[str, Any]:
     """The contract event; raises InvalidEvent with the scorer's own reason when it would be rejected."""
-    from spam_blocker.domain.events import parse_ingest_event
-    from spam_blocker.domain.evidence import contribution_from
+    from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
+    from spam_blocker.domain.evidence import Ignored, contribution_from
 
     event: dict[str, Any] = {
         "type": "not_spam" if args.not_spam else "spam_report",
@@ -45,7 +47,12 @@ def build_event(args: argparse.Namespace) -> dict[str, Any]:
     }
     if args.reason:
         event["reason"] = args.reason
-    contribution_from(parse_ingest_event(json.dumps(event)), args.region)
+    parsed = parse_ingest_event(json.dumps(event))
+    if parsed.occurred_at > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise InvalidEvent(f"--at {args.at} is in the future")
+    result = contribution_from(parsed, args.region)
+    if isinstance(result, Ignored):  # the scorer would drop it without a word: say so now
+        raise InvalidEvent(f"{args.number!r} is never scored ({result.reason})")
     return event
 
 

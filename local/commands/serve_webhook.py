@@ -28,13 +28,15 @@ from typing import Any, TextIO
 
 from spam_blocker.config.ingest import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_SKEW_S
 
+from local.commands import tcp_port
+
 SECRET_ENV = "ZOOM_WEBHOOK_SECRET_TOKEN"
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve-webhook", help="run the Zoom webhook endpoint (ingest) locally, feeding the pipeline",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=0, help="TCP port (0: any free port, printed at start)")
+    parser.add_argument("--port", type=tcp_port, default=0, help="TCP port (0: any free port, printed at start)")
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument("--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
                         help=f"larger bodies are refused with 413 (default {DEFAULT_MAX_BODY_BYTES})")
@@ -80,9 +82,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if args.max_body_bytes <= 0 or args.max_skew_s <= 0:
         print("serve-webhook: --max-body-bytes and --max-skew-s must be positive", file=sys.stderr)
-        return 2
-    if not 0 <= args.port <= 65535:
-        print(f"serve-webhook: --port must be 0..65535 (got {args.port})", file=sys.stderr)
         return 2
     try:
         options = RunOptions(events=None, follow=args.events_file, allowlist=args.allowlist,

@@ -41,6 +41,8 @@ def test_not_spam_is_sent_as_not_spam(queue):
 @pytest.mark.parametrize("argv, reason", [
     (["report", "not-a-number", "--reporter", "x"], "phone_number"),
     (["report", "+19075550123", "--reporter", "x", "--at", "2026-11-20T14:05:00"], "zone"),
+    (["report", "911", "--reporter", "x"], "never scored"),
+    (["report", "+19075550123", "--reporter", "x", "--at", "2099-01-01T00:00:00Z"], "in the future"),
 ])
 def test_what_the_scorer_would_reject_is_never_sent(queue, capsys, argv, reason):
     sqs, url = queue
