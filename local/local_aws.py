@@ -74,7 +74,7 @@ class LocalAws:
                 os.environ[name] = value
 
 
-def create_resources() -> LocalResources:
+def create_resources(*, exist_ok: bool = False) -> LocalResources:
     import boto3
     from spam_blocker.adapters import tables
 
@@ -98,6 +98,32 @@ def create_resources() -> LocalResources:
         "checkpoints": tables.CHECKPOINTS_TABLE,
     }
     for name, shape in shapes.items():
-        tables.create_table(dynamodb, name, shape)
+        try:
+            tables.create_table(dynamodb, name, shape)
+        except dynamodb.exceptions.ResourceInUseException:
+            if not exist_ok:
+                raise
         resources.tables[name] = name
     return resources
+
+
+def _main() -> None:  # pragma: no cover - exercised by tests/e2e/test_ops_cli.py through a subprocess
+    """`python -m local.local_aws`: create the queues and tables in the AWS that boto3 is pointed at (a
+    `moto_server` through AWS_ENDPOINT_URL, with any credentials) and print the exports the ops commands
+    read. Docs: docs/operations.md, "Against a moto_server"."""
+    import shlex
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    if not endpoint:
+        raise SystemExit("python -m local.local_aws: set AWS_ENDPOINT_URL to a moto_server (e.g. http://127.0.0.1:5000)")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    resources = create_resources(exist_ok=True)  # run again: the same exports
+    aws = {"AWS_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": REGION,
+           "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"]}
+    for name, value in {**aws, **resources.env()}.items():
+        print(f"export {name}={shlex.quote(value)}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()
