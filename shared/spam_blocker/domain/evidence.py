@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 DAY_S = 86_400
 
 ContributionKind = Literal["report", "not_spam", "inbound_call", "outbound_call"]
+# An employee's call to a number is evidence of a relationship only when it became a conversation (as long
+# as Policy.short_call_s, its default: an inbound call shorter than that is "short").
+CONVERSATION_S = 20
 
 # Zoom call-log `result` and call-history `call_result` values (compared lower-case, `_` as a space) that mean
 # a person picked up. Anything else (No Answer, Missed, Voicemail, Rejected, Busy, Blocked, Call Cancel,
@@ -194,6 +197,8 @@ def contribution_from(event: CallLogEvent | SpamReportEvent | NotSpamEvent, regi
                 callee = phone.normalize(log.callee_number, region)
             except phone.InvalidNumber:
                 return Ignored("outbound call to an unrecognised number")
+            if (log.duration or 0) < CONVERSATION_S:  # unanswered, voicemail hung up, a curious call back to a
+                return Ignored(f"outbound call of {log.duration or 0} s: no conversation")  # one-ring scam
             return Contribution("outbound_call", callee, at, _call_id(log))
         if direction != "inbound":
             return Ignored(f"call direction {direction!r} is not scored")

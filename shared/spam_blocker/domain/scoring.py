@@ -29,6 +29,7 @@ from spam_blocker.domain import phone
 from spam_blocker.domain.allowlist import ProtectedLists
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.evidence import (
+    CONVERSATION_S,
     DAY_S,
     Contribution,
     NumberEvidence,
@@ -65,7 +66,7 @@ class Policy:
 
     # What a call means: unanswered or answered for < short_call_s is "short" (a robocall hung up on);
     # answered for >= long_call_s is a conversation.
-    short_call_s: int = 20
+    short_call_s: int = CONVERSATION_S
     long_call_s: int = 60
 
     # The robocall pattern: short calls to at least this many distinct employees (decayed), at least this
@@ -105,6 +106,10 @@ class Policy:
     range_min_spread: tuple[int, int, int, int] = (3, 3, 2, 2)
     range_min_sources: tuple[int, int, int, int] = (5, 6, 6, 6)
     range_min_reporters: int = 1
+    # A range is a campaign only where campaign numbers are most of what calls from it: at most this share
+    # of the numbers active in it within range_window_days may be clean (calls, nothing suspicious). A
+    # spoofed exchange is mostly spam; the company's own exchange in a small town is mostly neighbours.
+    range_max_clean_share: float = 0.6
     # The narrowest qualifying prefix holding this share of the widest one's members is "the campaign".
     range_cover_share: float = 0.8
     # When the campaign's prefix covers a protected number, it is blocked as the clean prefixes around the
@@ -126,6 +131,8 @@ class Policy:
                 raise ValueError(f"{name} needs 4 values: 10-block, 100-block, 1000-block, exchange")
         if not 0 < self.range_cover_share <= 1:
             raise ValueError("range_cover_share must be in (0, 1]")
+        if not 0 <= self.range_max_clean_share <= 1:
+            raise ValueError("range_max_clean_share must be in [0, 1]")
         if self.short_call_s > self.long_call_s:
             raise ValueError("short_call_s must not exceed long_call_s")
 
@@ -200,6 +207,7 @@ class _PrefixStats:
     spread: int
     reporters: frozenset[str]
     callees: frozenset[str]
+    clean: int = 0  # numbers of the range active within the window with nothing suspicious
 
     @property
     def sources(self) -> int:
@@ -212,7 +220,7 @@ class _PrefixStats:
     def to_evidence(self) -> dict[str, Any]:
         return {"prefix": self.prefix, "range_size": self.size, "members": len(self.members),
                 "member_weight": round(self.weight, 1), "sub_ranges": self.spread, "reporters": len(self.reporters), "callees": len(self.callees),
-                "member_numbers": list(self.members[:10])}
+                "clean_numbers": self.clean, "member_numbers": list(self.members[:10])}
 
     def describe(self) -> str:
         return (f"{len(self.members)} suspicious numbers (weight {self.weight:g}) over {self.spread} sub-ranges, reported by "
@@ -236,7 +244,8 @@ def _size_name(free_digits: int) -> str:
     return f"{10**free_digits:,} numbers"
 
 
-def _stats(prefix: str, free_digits: int, members: list[tuple[str, str, NumberSignals, float]]) -> _PrefixStats:
+def _stats(prefix: str, free_digits: int, members: list[tuple[str, str, NumberSignals, float]],
+           clean: list[str] = ()) -> _PrefixStats:  # type: ignore[assignment]
     inside = [(n, d, s) for n, d, s, _ in members if d.startswith(prefix)]
     position = len(prefix)
     return _PrefixStats(
@@ -245,13 +254,15 @@ def _stats(prefix: str, free_digits: int, members: list[tuple[str, str, NumberSi
         spread=len({d[position] for _, d, _ in inside}),
         reporters=frozenset(r for _, _, s in inside for r in s.reporters),
         callees=frozenset(c for _, _, s in inside for c in s.short_callees),
+        clean=sum(1 for d in clean if d.startswith(prefix)),
     )
 
 
 def _qualifies(stats: _PrefixStats, policy: Policy) -> bool:
     i = stats.free_digits - 1
     return (stats.weight >= policy.range_min_members[i] and stats.spread >= policy.range_min_spread[i]
-            and len(stats.reporters) >= policy.range_min_reporters and stats.sources >= policy.range_min_sources[i])
+            and len(stats.reporters) >= policy.range_min_reporters and stats.sources >= policy.range_min_sources[i]
+            and stats.clean <= policy.range_max_clean_share * (len(stats.members) + stats.clean))
 
 
 def _consistent_with_campaign(signals: NumberSignals, now_s: int, policy: Policy) -> bool:
@@ -272,7 +283,10 @@ def _find_range(candidate: str, cand: NumberSignals, view: Mapping[str, NumberSi
     members = [(n, phone.digits(n), s, w) for n, s, w in weighted if w > 0]
     if sum(w for *_, w in members) < min(policy.range_min_members):
         return None
-    chain = [_stats(digits[:k], len(digits) - k, members) for k in range(shortest, len(digits))]
+    window = policy.range_window_days * DAY_S
+    clean = [phone.digits(n) for n, s, w in weighted
+             if w == 0 and s.last_seen is not None and 0 <= now_s - s.last_seen <= window]
+    chain = [_stats(digits[:k], len(digits) - k, members, clean) for k in range(shortest, len(digits))]
     qualifying = [s for s in chain if 1 <= s.free_digits <= 4 and _qualifies(s, policy)]
     if not qualifying:
         return None

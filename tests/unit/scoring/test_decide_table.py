@@ -91,6 +91,14 @@ CASES = [
     Case("a customer inside the campaign is not blocked with it",
          campaign(EXCHANGE, SPREAD, at()) + [conversation("+19075556000", at(days=-3), duration=240)]
          + robocalls("+19075556000", at(30), 1), "+19075556000", "watch"),
+    Case("an exchange whose callers are mostly neighbours is no campaign",  # range_max_clean_share
+         campaign(EXCHANGE, SPREAD, at()) + [conversation(f"+1907555{6100 + 7 * i}", at(days=-2, minutes=i),
+                                                          duration=30) for i in range(12)],
+         "+19075557890", "watch"),
+    Case("a few neighbours calling normally do not hide a campaign",
+         campaign(EXCHANGE, SPREAD, at()) + [conversation(f"+1907555{6100 + 7 * i}", at(days=-2, minutes=i),
+                                                          duration=30) for i in range(3)],
+         "+19075557890", "block_prefix", EXCHANGE),
     Case("an allowlisted 1000-block inside the campaign is left out of it",
          campaign(EXCHANGE, SPREAD, at()), "+19075551234", "block_prefix", "19075551",
          lists=ProtectedLists.of(allow=parse_list("+1 907 555 0*\n"))),

@@ -73,6 +73,10 @@ def test_valid_events_become_contributions(event, expected):
     (call_log(direction="outbound", caller_number="1001", caller_number_type=1, callee_number="1002",
               callee_number_type=1), "internal extension"),
     (call_log(direction="internal"), "not scored"),
+    (call_log(direction="outbound", caller_number="+19072121000", caller_number_type=1, callee_number="+8613800138000",
+              callee_number_type=2, result="No Answer", duration=0), "no conversation"),
+    (call_log(direction="outbound", caller_number="+19072121000", caller_number_type=1, callee_number="+19075550123",
+              callee_number_type=2, result="Call connected", duration=12), "no conversation"),
     ({"type": "spam_report", "phone_number": "911", "reporter": "ext-1", "reported_at": "2026-11-20T14:05:00Z"},
      "emergency"),
 ])
