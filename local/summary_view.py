@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from spam_blocker.services.execute_block import UNSAFE_REASON_PREFIX
+
 from local.pipeline import RunSummary
 
 SHOW_REJECTED = 10
@@ -18,7 +20,10 @@ def _grouped(blocks: list[dict]) -> list[list[dict]]:
     return list(groups.values())
 
 
-def _state_label(state: str) -> str:
+def _state_label(block: dict) -> str:
+    state = block["state"]
+    if state == "failed" and (block.get("failure_reason") or "").startswith(UNSAFE_REASON_PREFIX):
+        return "not created: a safety rail (range checked again before its POST)"
     return {"active": "blocked", "external": "already blocked in Zoom (a person's entry)", "pending": "pending",
             "failed": "FAILED", "expired": "expired", "removed": "removed",
             "would_block": "would be blocked (dry run)"}.get(state, state)
@@ -48,10 +53,10 @@ def render_summary(s: RunSummary) -> str:
         targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]
         until = f" until {first['expires_at']}" if first.get("expires_at") and first["state"] in ("active", "would_block") else ""
         if len(group) == 1:
-            out.append(f"  {targets[0]:<16} {_state_label(first['state'])}{until}")
+            out.append(f"  {targets[0]:<16} {_state_label(first)}{until}")
         else:
             shown = ", ".join(targets[:SHOW_TILES]) + (f", … ({len(targets)} in all)" if len(targets) > SHOW_TILES else "")
-            out.append(f"  {len(group)} prefixes {_state_label(first['state'])}{until}: {shown}")
+            out.append(f"  {len(group)} prefixes {_state_label(first)}{until}: {shown}")
         why = first.get("failure_reason") if first["state"] == "failed" else first.get("reason")
         if why:
             out.append(f"      why: {why}")

@@ -59,6 +59,7 @@ from spam_blocker.zoom.errors import (
 )
 
 DEFAULT_SUMMARY = "blocked as a spam caller"
+UNSAFE_REASON_PREFIX = "not created: "  # a range RangeGuard refused: its row's failure_reason
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ class ExecuteBlock:
             return Outcome(Result.RETRY, detail=f"range check: evidence unavailable: {exc}")
         if why is None:
             return None
-        reason = f"not created: {why}"
+        reason = f"{UNSAFE_REASON_PREFIX}{why}"
         self._store.transition(claimed, replace(claimed, state=BlockState.FAILED, owner=None, post_started_at=None,
                                                 failure_reason=reason, updated_at=self._clock.now()))
         logger.info("range refused before it reached Zoom", extra={"block_id": claimed.key.as_id(), "why": why})

@@ -1,0 +1,21 @@
+"""The run's text summary: what each block's state says to a newcomer."""
+
+from local.pipeline import RunSummary
+from local.summary_view import render_summary
+
+
+def _block(state: str, **extra) -> dict:
+    return {"match_type": "prefix", "phone_number": "1212734", "block_type": "inbound", "state": state,
+            "zoom_id": None, "reason": "block range 1212734", "failure_reason": None, "expires_at": None, **extra}
+
+
+def test_a_range_refused_by_the_blockers_check_reads_as_a_safety_rail_not_a_failure():
+    refused = _block("failed", failure_reason="not created: 1212734 would cover +12127344580, a legitimate caller")
+    text = render_summary(RunSummary(blocks=[refused]))
+    assert "not created: a safety rail" in text and "FAILED" not in text
+    assert "why: not created: 1212734 would cover +12127344580" in text
+
+
+def test_a_block_zoom_refused_still_reads_failed():
+    text = render_summary(RunSummary(blocks=[_block("failed", failure_reason="Zoom refused the entry: 400")]))
+    assert "FAILED" in text and "why: Zoom refused the entry" in text
