@@ -143,6 +143,8 @@ def evaluate(scenario: Scenario, policy: Policy = DEFAULT_POLICY, *, lists: Prot
             continue
         if label.kind == "spam_report" and label.call_id in dropped_calls:
             continue  # the call was blocked, so nobody could report it
+        if label.prompted_by is not None and label.prompted_by in dropped_calls:
+            continue  # nor call it back, nor defend it
         result = results[label.source]
         if label.kind == "spam_report" and label.spam and result.evidence_at is None:
             result.evidence_at = from_epoch(c.at)

@@ -91,6 +91,7 @@ class EventLabel:
     spam: bool  # from a spam source (a mistaken report on a legitimate number is not spam)
     number: str | None = None  # the external party (E.164)
     call_id: str | None = None  # calls: its id; reports: the call that prompted it, if any
+    prompted_by: str | None = None  # call backs and not_spam: the inbound call without which they never happen
 
 
 @dataclass
@@ -194,13 +195,14 @@ class _Builder:
         self.add(when, event, EventLabel("inbound_call", source.name, source.spam, caller, call_id))
         return call_id
 
-    def outbound(self, when: datetime, employee: tuple[str, str], callee: str, duration: int, source: Source) -> None:
+    def outbound(self, when: datetime, employee: tuple[str, str], callee: str, duration: int, source: Source,
+                 prompted_by: str | None = None) -> None:
         call_id = self.call_id()
         event = {"type": "call_log", "call_log": {
             "id": call_id, "caller_number": employee[1], "caller_number_type": 1, "callee_number": self.written(callee),
             "callee_number_type": 2, "direction": "outbound", "duration": duration,
             "result": "Call connected" if duration else "No Answer", "date_time": _iso(when)}}
-        self.add(when, event, EventLabel("outbound_call", source.name, False, callee, call_id))
+        self.add(when, event, EventLabel("outbound_call", source.name, False, callee, call_id, prompted_by))
 
     def report(self, when: datetime, number: str, employee: tuple[str, str], source: Source, call_id: str | None,
                reason: str = "robocall") -> None:
@@ -208,10 +210,11 @@ class _Builder:
                  "reported_at": _iso(when), "reason": reason}
         self.add(when, event, EventLabel("spam_report", source.name, source.spam, number, call_id))
 
-    def not_spam(self, when: datetime, number: str, employee: tuple[str, str], source: Source) -> None:
+    def not_spam(self, when: datetime, number: str, employee: tuple[str, str], source: Source,
+                 prompted_by: str | None = None) -> None:
         event = {"type": "not_spam", "phone_number": self.written(number), "reporter": employee[0],
                  "reported_at": _iso(when), "reason": "known caller"}
-        self.add(when, event, EventLabel("not_spam", source.name, False, number))
+        self.add(when, event, EventLabel("not_spam", source.name, False, number, prompted_by=prompted_by))
 
     def legit_reaction(self, when: datetime, number: str, callee: tuple[str, str], employees: list,
                        source: Source, call_id: str) -> None:
@@ -221,7 +224,7 @@ class _Builder:
             self.report(at, number, callee, source, call_id, reason="thought it was spam")
             if self.rng.random() < self.shape.not_spam_after_mistake:
                 other = self.rng.choice([e for e in employees if e != callee] or employees)
-                self.not_spam(at + timedelta(hours=self.rng.uniform(0.5, 30)), number, other, source)
+                self.not_spam(at + timedelta(hours=self.rng.uniform(0.5, 30)), number, other, source, call_id)
 
     def spam_reaction(self, when: datetime, number: str, callee: tuple[str, str], answered: bool,
                       report_rate: float, source: Source, call_id: str) -> None:
@@ -368,7 +371,8 @@ def _pharmacy(b: _Builder, npa: str, employees: list) -> None:
             if answered:
                 b.legit_reaction(when, number, patient, employees, src, call_id)
             elif rng.random() < 0.2:  # a patient calls the pharmacy back
-                b.outbound(when + timedelta(hours=rng.uniform(1, 6)), patient, number, rng.randint(60, 300), src)
+                b.outbound(when + timedelta(hours=rng.uniform(1, 6)), patient, number, rng.randint(60, 300), src,
+                           call_id)
             day += rng.randint(5, 12)
 
 
@@ -392,7 +396,8 @@ def _bank(b: _Builder, employees: list) -> None:
             if answered:
                 b.legit_reaction(when, number, holder, employees, src, call_id)
             if rng.random() < 0.15:
-                b.outbound(when + timedelta(minutes=rng.uniform(5, 240)), holder, number, rng.randint(60, 600), src)
+                b.outbound(when + timedelta(minutes=rng.uniform(5, 240)), holder, number, rng.randint(60, 600), src,
+                           call_id)
 
 
 def _robocallers(b: _Builder, npa: str, employees: list) -> None:

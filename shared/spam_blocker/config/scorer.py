@@ -18,7 +18,7 @@ SKIP_EXPIRED_BLOCKS     do not request a block that has already expired by the w
 Policy overrides (unset = the documented default of spam_blocker.domain.scoring.Policy, docs/scoring.md):
 REPORT_HALF_LIFE_DAYS, CALL_HALF_LIFE_DAYS, LEGIT_HALF_LIFE_DAYS, NUMBER_BLOCK_SCORE,
 NOT_SPAM_COOLDOWN_DAYS, LEGIT_WINDOW_DAYS, RANGE_BLOCKING, RANGE_WINDOW_DAYS, RANGE_MIN_REPORTERS,
-NUMBER_BLOCK_DAYS, PREFIX_BLOCK_DAYS.
+NUMBER_BLOCK_DAYS, SINGLE_REPORTER_BLOCK_DAYS, PREFIX_BLOCK_DAYS.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from spam_blocker.services.score_events import ScorerOptions
 _POLICY_FIELDS = (
     "report_half_life_days", "call_half_life_days", "legit_half_life_days", "number_block_score",
     "not_spam_cooldown_days", "legit_window_days", "range_blocking", "range_window_days", "range_min_reporters",
-    "number_block_days", "prefix_block_days",
+    "number_block_days", "single_reporter_block_days", "prefix_block_days",
 )
 
 
@@ -62,6 +62,7 @@ class ScorerSettings(BaseSettings):
     range_window_days: float | None = Field(default=None, gt=0)
     range_min_reporters: int | None = Field(default=None, ge=0)
     number_block_days: float | None = Field(default=None, gt=0)
+    single_reporter_block_days: float | None = Field(default=None, gt=0)
     prefix_block_days: float | None = Field(default=None, gt=0)
 
     @field_validator("default_region")

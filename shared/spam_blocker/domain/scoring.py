@@ -121,6 +121,10 @@ class Policy:
     # stays fresh). Ranges hold bystanders' numbers, so they are short: a campaign still running trips the
     # range again with its first call after expiry, because its members stay fresh for range_window_days.
     number_block_days: float = 30.0
+    # ... unless a single person's report carries it (with the robocall pattern): a reminder line reported once
+    # by mistake cannot prove itself while blocked (its calls never reach the log), so that block ends sooner;
+    # a robocaller comes back with its pattern and trips it again while the report is fresh.
+    single_reporter_block_days: float = 10.0
     prefix_block_days: float = 3.0
 
     retention: Retention = Retention()
@@ -391,7 +395,8 @@ def decide(candidate: str, view: Mapping[str, NumberEvidence], lists: ProtectedL
     refusals = found.refusals if found is not None else ()
     score = cand.spam_score
     if score >= policy.number_block_score and cand.report_weight >= policy.number_min_report_weight:
-        expires = decided_at + timedelta(days=policy.number_block_days)
+        days = policy.number_block_days if len(cand.reporters) >= 2 else policy.single_reporter_block_days
+        expires = decided_at + timedelta(days=days)
         text = f"block {candidate}: {number_text}; score {score:.1f} >= {policy.number_block_score:g}{range_note}"
         return Decision("block_number", candidate, text, {**number_ev, **extra}, decided_at, expires,
                         candidate=candidate, refusals=refusals)

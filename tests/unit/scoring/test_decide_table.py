@@ -119,9 +119,13 @@ def test_decision(case: Case):
 
 def test_a_block_expires_a_block_duration_after_its_event_time():
     now = from_epoch(LATER)
-    number = decide(ROBO, view_of(robocalls(ROBO, at(), 5) + [report(ROBO, at(), "ext-1")]), ProtectedLists(), now)
+    one = decide(ROBO, view_of(robocalls(ROBO, at(), 5) + [report(ROBO, at(), "ext-1")]), ProtectedLists(), now)
+    two = decide(ROBO, view_of(robocalls(ROBO, at(), 5) + [report(ROBO, at(), "ext-1"), report(ROBO, at(), "ext-2")]),
+                 ProtectedLists(), now)
     prefix = decide("+19075557890", view_of(campaign(EXCHANGE, SPREAD, at())), ProtectedLists(), now)
-    assert number.decided_at == now and number.expires_at == now + timedelta(days=DEFAULT_POLICY.number_block_days)
+    assert one.decided_at == now and one.expires_at == now + timedelta(days=DEFAULT_POLICY.single_reporter_block_days)
+    assert two.expires_at == now + timedelta(days=DEFAULT_POLICY.number_block_days)
+    assert DEFAULT_POLICY.single_reporter_block_days < DEFAULT_POLICY.number_block_days
     assert prefix.expires_at == now + timedelta(days=DEFAULT_POLICY.prefix_block_days)
 
 

@@ -124,8 +124,8 @@ def test_events_dated_in_the_future_are_judged_by_event_time_unless_a_tolerance_
 
 
 def test_a_block_already_expired_by_the_clock_is_not_requested_when_asked(world):
-    # A backfill of call logs a month old: the decision (block for 30 days from the event) has run out.
-    world.clock.set(T0 + timedelta(days=31))
+    # A backfill of old call logs: the decision (one reporter: blocked for 10 days from the event) has run out.
+    world.clock.set(T0 + timedelta(days=DEFAULT_POLICY.single_reporter_block_days + 1))
     _, kept = world.run(robocaller_batch())
     assert [r.phone_number for r in kept.requests] == [ROBO]  # off by default: the clock is event time
     world.queue.bodies.clear()
@@ -134,10 +134,11 @@ def test_a_block_already_expired_by_the_clock_is_not_requested_when_asked(world)
     _, skipped = world.run(robocaller_batch(other), skip_expired=True)
     assert world.queue.bodies == [] and skipped.expired_skipped == 1 and other in world.evidence
     assert any(d.action == "block_number" for d in skipped.decisions)
-    world.clock.set(T0 + timedelta(days=29))  # still in force: requested, until its own expiry
+    world.clock.set(T0 + timedelta(days=DEFAULT_POLICY.single_reporter_block_days - 1))  # still in force
     _, live = world.run(robocaller_batch("+13125550177"), skip_expired=True)
     assert [r.phone_number for r in world.queue.requests] == ["+13125550177"] and live.expired_skipped == 0
-    assert world.queue.requests[0].expires_at == T0 + timedelta(minutes=10, days=30)
+    expected = T0 + timedelta(minutes=10, days=DEFAULT_POLICY.single_reporter_block_days)
+    assert world.queue.requests[0].expires_at == expected
 
 
 def test_one_write_per_changed_number_per_batch_and_none_for_a_redelivery(world):
@@ -188,7 +189,7 @@ def test_a_request_carries_the_explanation_evidence_and_event_time_expiry(world)
     [request] = world.queue.requests
     assert request.action == "block" and request.block_type == "inbound"
     assert request.decided_at == T0 + timedelta(minutes=10)
-    assert request.expires_at == request.decided_at + timedelta(days=30)
+    assert request.expires_at == request.decided_at + timedelta(days=DEFAULT_POLICY.single_reporter_block_days)
     assert request.reason.startswith(f"block {ROBO}: reported by 1 person") and len(request.reason) <= 200
     assert request.evidence["reporters"] == 1 and request.evidence["robocall_pattern"] is True
 

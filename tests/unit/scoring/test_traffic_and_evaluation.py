@@ -116,6 +116,44 @@ def test_the_evaluator_drops_blocked_calls_and_the_reports_they_would_have_cause
     assert 0 <= result.catch_rate <= 1 and result.summary()["catch_rate"] == round(result.catch_rate, 4)
 
 
+def test_a_call_back_or_a_not_spam_prompted_by_a_blocked_call_never_happens():
+    from datetime import UTC, datetime, timedelta
+
+    from local.traffic.generator import EventLabel, Scenario, Source
+
+    robo, t0 = "+13055550142", datetime(2026, 11, 2, 15, tzinfo=UTC)
+    events: list[dict] = []
+    labels: list[EventLabel] = []
+
+    def inbound(minutes: int, call_id: str, callee: int) -> None:
+        events.append({"type": "call_log", "call_log": {
+            "id": call_id, "caller_number": robo, "caller_number_type": 2, "callee_number": f"+1907212{1000 + callee}",
+            "callee_number_type": 1, "direction": "inbound", "duration": 0, "result": "No Answer",
+            "date_time": (t0 + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")}})
+        labels.append(EventLabel("inbound_call", "robo", True, robo, call_id))
+
+    for i in range(5):
+        inbound(i, f"c{i}", i)
+    for i, who in enumerate(("ext-1", "ext-2")):
+        events.append({"type": "spam_report", "phone_number": robo, "reporter": who,
+                       "reported_at": (t0 + timedelta(minutes=10 + i)).strftime("%Y-%m-%dT%H:%M:%SZ")})
+        labels.append(EventLabel("spam_report", "robo", True, robo, f"c{i}"))
+    inbound(60, "blocked-call", 7)
+    events.append({"type": "call_log", "call_log": {  # the employee "calls back" a call that never rang
+        "id": "back", "caller_number": "+19072121007", "caller_number_type": 1, "callee_number": robo,
+        "callee_number_type": 2, "direction": "outbound", "duration": 180, "result": "Call connected",
+        "date_time": (t0 + timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M:%SZ")}})
+    labels.append(EventLabel("outbound_call", "robo", False, robo, "back", prompted_by="blocked-call"))
+    inbound(120, "later", 9)
+    scenario = Scenario(seed=0, start=t0, end=t0 + timedelta(days=1), events=events, labels=labels,
+                        own_numbers=[], employees=[], sources={"robo": Source("robo", "robocaller", True, (robo,))},
+                        history_start=t0)
+
+    result = evaluate(scenario)
+
+    assert result.sources["robo"].blocked == 2  # the blocked call and the later one: no call back lifted it
+
+
 def test_without_range_blocking_rotating_campaigns_get_through():
     from spam_blocker.domain.scoring import DEFAULT_POLICY
 
