@@ -20,7 +20,7 @@ docs/scoring.md explains every knob of `Policy` and how to read an explanation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -249,7 +249,7 @@ def _size_name(free_digits: int) -> str:
 
 
 def _stats(prefix: str, free_digits: int, members: list[tuple[str, str, NumberSignals, float]],
-           clean: list[str] = ()) -> _PrefixStats:  # type: ignore[assignment]
+           clean: Sequence[str] = ()) -> _PrefixStats:
     inside = [(n, d, s) for n, d, s, _ in members if d.startswith(prefix)]
     position = len(prefix)
     return _PrefixStats(
