@@ -162,16 +162,8 @@ class _Feeder:
             for line in self._lines:
                 if self.stop.is_set():
                     return
-                self._summary.events_read += 1
                 size = len(line.text.encode("utf-8", "surrogatepass"))
-                reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
-                          if size > SQS_MAX_BYTES else validate_line(line.text, self._region))
-                if reason == IGNORED:
-                    self._summary.events_ignored += 1
-                elif reason is not None:
-                    self._summary.events_rejected += 1
-                    if len(self._summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
-                        self._summary.rejected_lines.append(RejectedLine(line.number, reason))
+                if admit(self._summary, line.number, line.text, self._region, size) is not None:
                     continue
                 if batch and batch_bytes + size > SQS_MAX_BYTES:  # a batch's messages share the limit too
                     self._send(batch)
@@ -198,6 +190,22 @@ class _Feeder:
 
 
 IGNORED = "ignored"
+
+
+def admit(summary: RunSummary, number: int, text: str, region: str, size: int) -> str | None:
+    """Count one non-empty line of events in `summary`: the reason it is rejected, or None when it goes to
+    IngestQueue (ignored events too: the scorer ignores them, as in AWS)."""
+    summary.events_read += 1
+    reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
+              if size > SQS_MAX_BYTES else validate_line(text, region))
+    if reason == IGNORED:
+        summary.events_ignored += 1
+        return None
+    if reason is not None:
+        summary.events_rejected += 1
+        if len(summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
+            summary.rejected_lines.append(RejectedLine(number, reason))
+    return reason
 SQS_MAX_BYTES = 262_144  # one message, and one SendMessageBatch in all
 CHECK_ZOOM_ATTEMPTS = 3  # token requests at start: a one-off 429 or 5xx is not "Zoom unreachable"
 CHECK_ZOOM_PAUSE_CAP_S = 10.0
@@ -568,14 +576,11 @@ class Pipeline:
                 number += 1
                 if not text:
                     continue
-                self.summary.events_read += 1
-                reason = validate_line(text, self.options.region)
-                if reason is not None and reason != IGNORED:
-                    self.summary.events_rejected += 1
-                    self.summary.rejected_lines.append(RejectedLine(number, reason))
+                reason = admit(self.summary, number, text, self.options.region,
+                               len(text.encode("utf-8", "surrogatepass")))
+                if reason is not None:
                     print(f"{path}:{number}: rejected: {reason}", file=self.log, flush=True)
                     continue
-                self.summary.events_ignored += reason == IGNORED
                 queue.send_many([text])
 
     def _stream(self, resources: LocalResources) -> None:
