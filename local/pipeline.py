@@ -513,20 +513,11 @@ class Pipeline:
                 pass
 
         scorer_map, blocker_map, requested, unblocks = self._mappings(resources, on_block=tell)
-        scorer_done, scorer_stop, blocker_stop = threading.Event(), threading.Event(), threading.Event()
         followed = threading.Event()
         if self.options.follow is None:
             followed.set()
-
-        def run_scorer() -> None:
-            scorer_map.run_until_drained(upstream_done=lambda: stopping.is_set() and followed.is_set(),
-                                         stop=scorer_stop)
-            scorer_done.set()
-
-        threads = [threading.Thread(target=run_scorer, name="scorer", daemon=True),
-                   threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set,
-                                                                               stop=blocker_stop),
-                                    name="blocker", daemon=True)]
+        threads, scorer_done, _, blocker_stop = _drain_threads(
+            scorer_map, blocker_map, lambda: stopping.is_set() and followed.is_set())
         source_done = threading.Event()
         if self.options.follow is not None:
             queue = SqsQueue(resources.sqs, resources.queues["ingest"])
@@ -591,18 +582,8 @@ class Pipeline:
                          lambda: scorer_map.backlog()["visible"], self.options.region,
                          self.options.max_queue_depth, self.summary,
                          lambda n: progress.update(n, self._progress_detail()))
-        scorer_done = threading.Event()
-        scorer_stop, blocker_stop = threading.Event(), threading.Event()  # each mapping sets its own when drained
-
-        def run_scorer() -> None:
-            scorer_map.run_until_drained(upstream_done=feeder.done.is_set, stop=scorer_stop)
-            scorer_done.set()
-
-        threads = [threading.Thread(target=feeder.run, name="feeder", daemon=True),
-                   threading.Thread(target=run_scorer, name="scorer", daemon=True),
-                   threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set,
-                                                                               stop=blocker_stop),
-                                    name="blocker", daemon=True)]
+        threads, scorer_done, scorer_stop, blocker_stop = _drain_threads(scorer_map, blocker_map, feeder.done.is_set)
+        threads.insert(0, threading.Thread(target=feeder.run, name="feeder", daemon=True))
         for thread in threads:
             thread.start()
         try:
@@ -791,6 +772,23 @@ class Pipeline:
             {"phone_number": number, "action": d.action, "why": d.explanation}
             for _, _, number, d in found[: self.NOT_BLOCKED_SHOWN]
         ]
+
+
+def _drain_threads(scorer_map: EventSourceMapping, blocker_map: EventSourceMapping, upstream_done: Callable[[], bool],
+                   ) -> tuple[list[threading.Thread], threading.Event, threading.Event, threading.Event]:
+    """The scorer's pollers until `upstream_done` and IngestQueue drained, then the blocker's until BlockQueue
+    drained: (threads, not started; scorer done; scorer stop; blocker stop - each mapping sets its own)."""
+    scorer_done, scorer_stop, blocker_stop = threading.Event(), threading.Event(), threading.Event()
+
+    def run_scorer() -> None:
+        scorer_map.run_until_drained(upstream_done=upstream_done, stop=scorer_stop)
+        scorer_done.set()
+
+    threads = [threading.Thread(target=run_scorer, name="scorer", daemon=True),
+               threading.Thread(target=lambda: blocker_map.run_until_drained(upstream_done=scorer_done.is_set,
+                                                                           stop=blocker_stop),
+                                name="blocker", daemon=True)]
+    return threads, scorer_done, scorer_stop, blocker_stop
 
 
 def _action_of(body: str) -> str:
