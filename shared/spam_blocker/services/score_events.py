@@ -306,6 +306,14 @@ class ScoringBatch:
             for key in d.block_keys:  # a tiled range has several
                 if key not in wanted or d.decided_at > wanted[key].decided_at:
                     wanted[key] = d
+        if s.options.skip_expired:  # before the Blocks read: an expired decision needs no row
+            now = s.clock.now()
+            for key, d in list(wanted.items()):
+                if d.expires_at is not None and d.expires_at <= now:
+                    logger.info("block not requested: already expired", extra={
+                        "target": key.as_id(), "decided_at": iso(d.decided_at), "expires_at": iso(d.expires_at)})
+                    outcome.expired_skipped += 1
+                    del wanted[key]
         unblocks = [d for d in decisions if d.unblock and any(lifts_blocks(c) for c in by_number[d.candidate])]
         if not wanted and not unblocks:
             return
@@ -324,13 +332,7 @@ class ScoringBatch:
         s.learn_prefix_blocks(keys, records)
 
         requests: list[tuple[BlockRequest, str]] = []
-        now = s.clock.now() if s.options.skip_expired else None
         for key, d in sorted(wanted.items()):
-            if now is not None and d.expires_at is not None and d.expires_at <= now:
-                logger.info("block not requested: already expired", extra={
-                    "target": key.as_id(), "decided_at": iso(d.decided_at), "expires_at": iso(d.expires_at)})
-                outcome.expired_skipped += 1
-                continue
             if any(k in wanted for k in covering_keys(key.match_type, key.phone_number)[1:]):
                 continue  # a wider block requested in this batch covers it
             blocker = _covering_record(records, key)

@@ -133,6 +133,7 @@ def test_a_block_already_expired_by_the_clock_is_not_requested_when_asked(world)
     other = "+12125550199"
     _, skipped = world.run(robocaller_batch(other), skip_expired=True)
     assert world.queue.bodies == [] and skipped.expired_skipped == 1 and other in world.evidence
+    assert world.blocks.calls.get("get_many", 0) == 0  # nothing to look up for a block never requested
     assert any(d.action == "block_number" for d in skipped.decisions)
     world.clock.set(T0 + timedelta(days=DEFAULT_POLICY.single_reporter_block_days - 1))  # still in force
     _, live = world.run(robocaller_batch("+13125550177"), skip_expired=True)
