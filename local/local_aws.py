@@ -107,7 +107,7 @@ def create_resources(*, exist_ok: bool = False) -> LocalResources:
     return resources
 
 
-def _main() -> None:  # pragma: no cover - exercised by tests/e2e/test_ops_cli.py through a subprocess
+def _main() -> None:  # pragma: no cover - run as a subprocess by tests/e2e/test_ops_cli.py
     """`python -m local.local_aws`: create the queues and tables in the AWS that boto3 is pointed at (a
     `moto_server` through AWS_ENDPOINT_URL, with any credentials) and print the exports the ops commands
     read. Docs: docs/operations.md, "Against a moto_server"."""

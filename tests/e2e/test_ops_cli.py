@@ -311,3 +311,42 @@ def test_the_commands_as_subprocesses_against_moto_server_and_the_emulator(deplo
     unreachable = _run({**env, "ZOOM_API_URL": "http://127.0.0.1:9/v2", "ZOOM_OAUTH_URL": "http://127.0.0.1:9/oauth/token"},
                        "reconcile")
     assert unreachable.returncode == 3 and "Zoom is unreachable" in unreachable.stderr
+
+
+def test_local_aws_sets_up_a_moto_server_for_the_ops_commands(tmp_path):
+    """docs/operations.md, "Against a moto_server": the exports, the same on a second run, and a command
+    that works with them."""
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    bin_dir = Path(sys.executable).parent
+    server = subprocess.Popen([str(bin_dir / "moto_server"), "-p", str(port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(endpoint, timeout=0.5)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "moto_server did not start"
+                time.sleep(0.1)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["AWS_ENDPOINT_URL"] = endpoint
+        runs = [subprocess.run([sys.executable, "-m", "local.local_aws"], env=env, capture_output=True, text=True,
+                               timeout=60, cwd=Path(__file__).resolve().parents[2]) for _ in range(2)]
+        assert [r.returncode for r in runs] == [0, 0], runs[-1].stderr
+        assert runs[0].stdout == runs[1].stdout
+        exports = dict(line.removeprefix("export ").split("=", 1) for line in runs[0].stdout.splitlines())
+        assert exports["AWS_ENDPOINT_URL"] == endpoint and exports["EVIDENCE_TABLE"] == "evidence"
+        added = subprocess.run([str(bin_dir / "spam-blocker"), "allow", "+19075550100"],
+                               env={**env, **exports}, capture_output=True, text=True, timeout=60)
+        assert added.returncode == 0 and "1 entries on the allowlist" in added.stderr
+    finally:
+        server.terminate()
+        server.wait(10)
