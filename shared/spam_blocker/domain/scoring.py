@@ -9,8 +9,9 @@ allowlist and own numbers. Order of checks:
 2. A range: the narrowest prefix covering a campaign of several distinct flagged numbers spread over its
    sub-ranges, with human reports and many distinct employees involved (`_find_range`). When the prefix
    rails refuse it because it would cover an own, allowlisted or legitimate number, the range is tiled
-   into the widest clean prefixes around those numbers (at most two levels down, at most
-   `max_range_tiles` of them), or given up -> `block_prefix` (`targets` lists every prefix).
+   into the widest clean prefixes around those numbers (two levels down, a third where the campaign used
+   the block around a protected number; at most `max_range_tiles` of them), or given up -> `block_prefix`
+   (`targets` lists every prefix).
 3. The number: decayed reports + the robocall pattern - legitimacy >= threshold, with at least one fresh
    human report -> `block_number`; some spam evidence -> `watch`; none -> `ignore`.
 
@@ -113,9 +114,12 @@ class Policy:
     # The narrowest qualifying prefix holding this share of the widest one's members is "the campaign".
     range_cover_share: float = 0.8
     # When the campaign's prefix covers a protected number, it is blocked as the clean prefixes around the
-    # protected numbers, two levels down at most (an exchange as 1000- and 100-blocks), at most this many
-    # entries at once; beyond that only the clean prefixes holding members (the candidate's first).
-    max_range_tiles: int = 60
+    # protected numbers, two levels down (an exchange as 1000- and 100-blocks), at most this many entries at
+    # once; beyond that only the clean prefixes holding members (the candidate's first). A block left open
+    # around a protected number is tiled one level further (a 100-block as 10-blocks) when at least
+    # range_refine_min_members members of the campaign called from it, while the tiles fit.
+    max_range_tiles: int = 80
+    range_refine_min_members: int = 2
 
     # How long blocks last, counted from the decision's event time (the expirer renews them while evidence
     # stays fresh). Ranges hold bystanders' numbers, so they are short: a campaign still running trips the
@@ -306,10 +310,7 @@ def _find_range(candidate: str, cand: NumberSignals, view: Mapping[str, NumberSi
     evidence["refused"] = {"prefix": campaign.prefix, "rule": refusal.rule}
     if refusal.rule in ("covers_own", "covers_allowlisted", "covers_legitimate"):
         protected = protected_within(campaign.prefix, lists, view, now_s, policy)
-        smallest = max(1, campaign.free_digits - 2)
-        tiles = _clean_tiles(campaign.prefix, protected, len(digits) - smallest)
-        if len(tiles) > policy.max_range_tiles:  # keep the tiles with evidence in them
-            tiles = [t for t in tiles if any(d.startswith(t) for _, d, *_ in members)][: policy.max_range_tiles]
+        tiles = _tile_range(campaign.prefix, protected, [d for _, d, *_ in members], len(digits) - 1, policy)
         if tiles:
             mine = [t for t in tiles if digits.startswith(t)]
             ordered = mine + [t for t in tiles if t not in mine]
@@ -321,6 +322,32 @@ def _find_range(candidate: str, cand: NumberSignals, view: Mapping[str, NumberSi
             return _RangeFinding(ordered[0], text, evidence, (refusal,), tuple(ordered[1:]))
     text = f"range {campaign.prefix} refused: {refusal.detail}"
     return _RangeFinding(None, text, evidence, (refusal,))
+
+
+def _tile_range(prefix: str, protected: list[str], members: list[str], longest: int, policy: Policy) -> list[str]:
+    """The clean prefixes to block for a campaign `prefix` that covers `protected` numbers.
+
+    Two levels down first (an exchange as 1000- and 100-blocks). The blocks left open because they hold a
+    protected number are then tiled one level further (a 100-block as 10-blocks) where at least
+    range_refine_min_members of the campaign's numbers called from them, busiest first, while the tiles fit
+    in max_range_tiles: a campaign spoofing the whole exchange keeps using the 100-blocks around a customer,
+    and each of those costs about 9 entries. A block the campaign was not seen in stays open: a business's
+    lines sit together, and the neighbours of a known caller are more likely its colleagues than spam."""
+    base = min(len(prefix) + 2, longest)
+    tiles = _clean_tiles(prefix, protected, base)
+    if len(tiles) > policy.max_range_tiles:  # keep the tiles with evidence in them
+        return [t for t in tiles if any(d.startswith(t) for d in members)][: policy.max_range_tiles]
+    if base >= longest:
+        return tiles
+    holes = sorted({p[:base] for p in protected if p.startswith(prefix) and len(p) >= base})
+    seen = {hole: sum(1 for d in members if d.startswith(hole)) for hole in holes}
+    for hole in sorted(holes, key=lambda h: -seen[h]):
+        if seen[hole] < policy.range_refine_min_members:
+            break
+        inner = _clean_tiles(hole, protected, base + 1)
+        if len(tiles) + len(inner) <= policy.max_range_tiles:
+            tiles += inner
+    return tiles
 
 
 def _clean_tiles(prefix: str, protected: list[str], longest: int) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import pytest
@@ -166,6 +166,31 @@ def test_tiles_leave_out_a_legitimate_caller_and_a_not_spam_number():
     assert not any(phone.prefix_covers(t, "+19075556000") or phone.prefix_covers(t, "+19075552222")
                    for t in decision.targets)
     assert any(phone.prefix_covers(t, "+19075557890") for t in decision.targets)
+
+
+def test_a_100_block_around_a_legitimate_caller_is_tiled_finer_where_the_campaign_used_it_twice():
+    legit = "+19075556050"
+    lines = SPREAD + ["6011", "6088"]  # two campaign numbers beside the legitimate caller, in 1907555 60xx
+    contributions = campaign(EXCHANGE, lines, at()) + [conversation(legit, at(days=-3))]
+    decision = decide("+19075557890", view_of(contributions), ProtectedLists(), from_epoch(LATER))
+    assert decision.action == "block_prefix"
+    assert not any(phone.prefix_covers(t, legit) for t in decision.targets)
+    # 9 1000-blocks, 9 100-blocks of 1907555 6xxx, and the 9 10-blocks of 60xx beside 605x
+    assert "1907555601" in decision.targets and "1907555608" in decision.targets
+    assert "1907555605" not in decision.targets and len(decision.targets) == 27
+
+    once = campaign(EXCHANGE, SPREAD + ["6011"], at()) + [conversation(legit, at(days=-3))]
+    decision = decide("+19075557890", view_of(once), ProtectedLists(), from_epoch(LATER))
+    assert decision.action == "block_prefix" and len(decision.targets) == 18
+    assert not any(t.startswith("19075556") and len(t) == 10 for t in decision.targets)
+
+
+def test_finer_tiles_stop_at_max_range_tiles():
+    legit = "+19075556050"
+    contributions = campaign(EXCHANGE, SPREAD + ["6011", "6088"], at()) + [conversation(legit, at(days=-3))]
+    policy = replace(DEFAULT_POLICY, max_range_tiles=20)
+    decision = decide("+19075557890", view_of(contributions), ProtectedLists(), from_epoch(LATER), policy)
+    assert decision.action == "block_prefix" and len(decision.targets) == 18
 
 
 def test_not_spam_asks_for_our_blocks_to_be_lifted_with_a_cool_down():

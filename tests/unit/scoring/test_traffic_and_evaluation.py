@@ -74,6 +74,8 @@ def test_history_precedes_the_measured_days():
     ("small office", replace(TrafficShape(), employees=(8, 15))),
     ("fast rotation", replace(TrafficShape(), calls_per_number=(1.0, 2.5))),
     ("few reports", replace(TrafficShape(), report_rate=(0.03, 0.1))),
+    ("large", shape_named("large")),
+    ("mistaken reports", shape_named("mistaken_reports")),
 ])
 def test_most_future_spam_calls_are_blocked_and_almost_no_legitimate_ones(shape_name, shape):
     pooled = evaluate_many(SEEDS, shape=shape, history_days=HISTORY_DAYS)
