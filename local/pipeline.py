@@ -190,22 +190,6 @@ class _Feeder:
 
 
 IGNORED = "ignored"
-
-
-def admit(summary: RunSummary, number: int, text: str, region: str, size: int) -> str | None:
-    """Count one non-empty line of events in `summary`: the reason it is rejected, or None when it goes to
-    IngestQueue (ignored events too: the scorer ignores them, as in AWS)."""
-    summary.events_read += 1
-    reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
-              if size > SQS_MAX_BYTES else validate_line(text, region))
-    if reason == IGNORED:
-        summary.events_ignored += 1
-        return None
-    if reason is not None:
-        summary.events_rejected += 1
-        if len(summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
-            summary.rejected_lines.append(RejectedLine(number, reason))
-    return reason
 SQS_MAX_BYTES = 262_144  # one message, and one SendMessageBatch in all
 CHECK_ZOOM_ATTEMPTS = 3  # token requests at start: a one-off 429 or 5xx is not "Zoom unreachable"
 CHECK_ZOOM_PAUSE_CAP_S = 10.0
@@ -231,6 +215,22 @@ def validate_line(text: str, region: str) -> str | None:
     except InvalidEvent as exc:
         return exc.reason
     return IGNORED if isinstance(result, Ignored) else None
+
+
+def admit(summary: RunSummary, number: int, text: str, region: str, size: int) -> str | None:
+    """Count one non-empty line of events in `summary`: the reason it is rejected, or None when it goes to
+    IngestQueue (ignored events too: the scorer ignores them, as in AWS)."""
+    summary.events_read += 1
+    reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
+              if size > SQS_MAX_BYTES else validate_line(text, region))
+    if reason == IGNORED:
+        summary.events_ignored += 1
+        return None
+    if reason is not None:
+        summary.events_rejected += 1
+        if len(summary.rejected_lines) < RunSummary.REJECTED_LINES_KEPT:
+            summary.rejected_lines.append(RejectedLine(number, reason))
+    return reason
 
 
 class Pipeline:
