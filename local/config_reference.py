@@ -8,6 +8,7 @@ import inspect
 import sys
 
 from pydantic_core import PydanticUndefined
+from spam_blocker.config.policy import POLICY_ENV_DOC, PolicyOverrides
 
 FUNCTIONS = [
     ("scorer", "spam_blocker.config.scorer", "ScorerSettings"),
@@ -49,10 +50,13 @@ def render() -> str:
         model = getattr(module, class_name)
         out.append(f"## {name}\n")
         doc = inspect.getdoc(module) or ""
+        if issubclass(model, PolicyOverrides):
+            doc = f"{doc}\n\n{POLICY_ENV_DOC}"
         if doc:
             out.append("```\n" + doc + "\n```\n")
         out.append("| variable | default |\n|---|---|")
-        for field_name, field in model.model_fields.items():
+        fields = sorted(model.model_fields.items(), key=lambda item: item[0] in PolicyOverrides.model_fields)
+        for field_name, field in fields:
             out.append(f"| `{field_name.upper()}` | {_default(field)} |")
         out.append("")
     return "\n".join(out)

@@ -36,6 +36,8 @@ EVIDENCE_TABLE                      the scorer's evidence table (also the allowl
                                     or recently legitimate number is now inside it (services/range_guard.py).
                                     The template sets it; unset, ranges are created as the scorer decided
 DEFAULT_REGION                      region of list entries written without a country code (default US)
+
+Also the Policy overrides of config/policy.py: RangeGuard judges legitimacy with them, as the scorer does.
 """
 
 from __future__ import annotations
@@ -46,10 +48,11 @@ from pydantic import Field, field_validator, model_validator
 
 from spam_blocker.config import BaseSettings, ZoomSettings
 from spam_blocker.config.expirer import known_region
+from spam_blocker.config.policy import PolicyOverrides
 from spam_blocker.domain.rate_plan import PLANS
 
 
-class BlockerSettings(BaseSettings, ZoomSettings):
+class BlockerSettings(BaseSettings, ZoomSettings, PolicyOverrides):
     blocks_table: str = Field(min_length=1)
     rate_limit_table: str = Field(min_length=1)
     block_queue_url: str = Field(min_length=1)

@@ -15,7 +15,7 @@ MAX_PER_RUN                         due blocks handled per run, soonest first; t
                                     run (default 100)
 DEFAULT_REGION                      region for numbers written without a country code (default US)
 UNBLOCK_COOLDOWN_DAYS               ops unblock keeps the number off the list this long (default: the
-                                    scorer's not_spam cool-down, Policy.not_spam_cooldown_days)
+                                    not_spam cool-down, NOT_SPAM_COOLDOWN_DAYS or its Policy default)
 
 Renewal (domain/renewal.py; a block is renewed when one signal since its last decision reaches its bar):
 RENEW_REPORT_DAYS       new reports count within this many days (default 14)
@@ -24,8 +24,12 @@ RENEW_MIN_REPORTS       distinct new reports needed (default 1)
 RENEW_MIN_CALLS         suspicious calls from the blocked number(s) needed (default 1)
 RENEW_MIN_PREFIX_MATES  distinct neighbouring numbers (same exchange, outside the block) still calling (default 2)
 RENEW_NUMBER_DAYS       a renewed number block lasts this much longer (default: the scorer's number block
-                        length, Policy.number_block_days)
-RENEW_PREFIX_DAYS       a renewed prefix block lasts this much longer (default: Policy.prefix_block_days)
+                        length, NUMBER_BLOCK_DAYS or its Policy default)
+RENEW_PREFIX_DAYS       a renewed prefix block lasts this much longer (default: PREFIX_BLOCK_DAYS or its
+                        Policy default)
+
+Also the Policy overrides of config/policy.py: `explain` re-runs the scorer's decision with them, and they
+give the defaults above.
 """
 
 from __future__ import annotations
@@ -37,9 +41,9 @@ import phonenumbers
 from pydantic import Field, field_validator, model_validator
 
 from spam_blocker.config import BaseSettings, ZoomSettings
+from spam_blocker.config.policy import PolicyOverrides
 from spam_blocker.domain.rate_plan import PLANS
 from spam_blocker.domain.renewal import RenewalPolicy
-from spam_blocker.domain.scoring import DEFAULT_POLICY
 
 
 class LimitedZoomSettings(ZoomSettings):
@@ -66,21 +70,21 @@ def known_region(value: str) -> str:
     return region
 
 
-class ExpirerSettings(BaseSettings, LimitedZoomSettings):
+class ExpirerSettings(BaseSettings, LimitedZoomSettings, PolicyOverrides):
     blocks_table: str = Field(min_length=1)
     evidence_table: str = Field(min_length=1)
     expiry_action: Literal["delete", "deactivate"] = "delete"
     max_per_run: int = Field(default=100, ge=1, le=1000)
     permit_max_wait_ms: int = Field(default=1000, ge=0, le=10_000)
     default_region: str = "US"
-    unblock_cooldown_days: float = Field(default=DEFAULT_POLICY.not_spam_cooldown_days, gt=0)
+    unblock_cooldown_days: float | None = Field(default=None, gt=0)
     renew_report_days: float = Field(default=14.0, gt=0)
     renew_call_days: float = Field(default=7.0, gt=0)
     renew_min_reports: int = Field(default=1, ge=1)
     renew_min_calls: int = Field(default=1, ge=1)
     renew_min_prefix_mates: int = Field(default=2, ge=1)
-    renew_number_days: float = Field(default=DEFAULT_POLICY.number_block_days, gt=0)
-    renew_prefix_days: float = Field(default=DEFAULT_POLICY.prefix_block_days, gt=0)
+    renew_number_days: float | None = Field(default=None, gt=0)
+    renew_prefix_days: float | None = Field(default=None, gt=0)
 
     @field_validator("default_region")
     @classmethod
@@ -88,11 +92,14 @@ class ExpirerSettings(BaseSettings, LimitedZoomSettings):
         return known_region(value)
 
     def renewal(self) -> RenewalPolicy:
+        policy = self.policy()
         return RenewalPolicy(
             report_days=self.renew_report_days, call_days=self.renew_call_days, min_reports=self.renew_min_reports,
             min_calls=self.renew_min_calls, min_prefix_mates=self.renew_min_prefix_mates,
-            number_days=self.renew_number_days, prefix_days=self.renew_prefix_days)
+            number_days=self.renew_number_days if self.renew_number_days is not None else policy.number_block_days,
+            prefix_days=self.renew_prefix_days if self.renew_prefix_days is not None else policy.prefix_block_days)
 
     @property
     def unblock_cooldown(self) -> timedelta:
-        return timedelta(days=self.unblock_cooldown_days)
+        days = self.unblock_cooldown_days
+        return timedelta(days=days if days is not None else self.policy().not_spam_cooldown_days)

@@ -28,6 +28,10 @@ class RangeGuard:
         self._lists = lists
         self._policy = policy
 
+    @property
+    def policy(self) -> Policy:
+        return self._policy
+
     def refusal(self, request: BlockRequest) -> str | None:
         """Why this block must not be created now (one sentence), or None. Raises StoreUnavailable when
         the evidence or the lists cannot be read (the caller retries)."""

@@ -146,4 +146,5 @@ def _range_guard(settings: BlockerSettings, dynamodb: Any) -> RangeGuard | None:
     from spam_blocker.services.range_guard import RangeGuard
 
     return RangeGuard(DynamoEvidenceStore(dynamodb, settings.evidence_table),
-                      CachedLists(DynamoListStore(dynamodb, settings.evidence_table, settings.default_region)))
+                      CachedLists(DynamoListStore(dynamodb, settings.evidence_table, settings.default_region)),
+                      settings.policy())

@@ -89,5 +89,5 @@ def build_deps(settings: ExpirerSettings, *, dynamodb: Any, zoom: ZoomPhone, acc
                       cooldown=settings.unblock_cooldown, sleep=pacing, max_wait_s=wait_s,
                       region=settings.default_region)
     explainer = Explainer(blocks=store, evidence=evidence, lists=lists, zoom=zoom, limiter=limiter, clock=clock,
-                          region=settings.default_region, sleep=pacing, max_wait_s=wait_s)
+                          policy=settings.policy(), region=settings.default_region, sleep=pacing, max_wait_s=wait_s)
     return ExpirerDeps(settings=settings, clock=clock, expirer=expirer, unblock=unblock, explainer=explainer)

@@ -9,16 +9,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from spam_blocker.clock import ManualClock
+from spam_blocker.config.blocker import BlockerSettings
 from spam_blocker.domain.allowlist import ProtectedLists, parse_list
 from spam_blocker.domain.block_request import BlockKey, BlockRequest
 from spam_blocker.domain.block_state import BlockState
 from spam_blocker.domain.events import parse_ingest_event
 from spam_blocker.domain.evidence import NumberEvidence, contribution_from, merge
 from spam_blocker.domain.phone import prefix_covers
+from spam_blocker.domain.scoring import DEFAULT_POLICY
 from spam_blocker.ports import StoreUnavailable
 from spam_blocker.services.outcomes import Result
 from spam_blocker.services.range_guard import RangeGuard
 from spam_blocker.services.score_events import ScoreEvents
+from spam_blocker.wiring.blocker import _range_guard
 
 from tests.fakes.evidence import InMemoryEvidenceStore
 from tests.unit.blocker.conftest import World, request
@@ -26,6 +29,8 @@ from tests.unit.blocker.conftest import World, request
 T0 = datetime(2026, 11, 20, 14, 0, tzinfo=UTC)
 EXCHANGE = "1305555"
 LEGIT = "+13055559999"
+BLOCKER_ENV = {"BLOCKS_TABLE": "b", "RATE_LIMIT_TABLE": "r", "BLOCK_QUEUE_URL": "q", "BLOCK_DLQ_URL": "d",
+               "ZOOM_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:zoom"}
 CAMPAIGN = ["+13055550143", "+13055551207", "+13055552388", "+13055553456", "+13055554620",
             "+13055555731", "+13055556802", "+13055557915"]
 
@@ -123,6 +128,15 @@ def test_allowlisted_and_own_entries_inside_are_refused_without_any_evidence(evi
     guard = RangeGuard(evidence, lists)
     assert "allowlisted" in (guard.refusal(prefix_request()) or "")
     assert "own number" in (guard.refusal(prefix_request("19072")) or "")
+
+
+def test_the_guard_judges_legitimacy_with_the_scorers_policy_overrides(evidence):
+    record(evidence, campaign_events() + legit_events(T0 - timedelta(days=50)))
+    assert RangeGuard(evidence, Lists()).refusal(prefix_request()) is not None  # within legit_window_days 90
+    shorter = BlockerSettings.from_env({**BLOCKER_ENV, "EVIDENCE_TABLE": "evidence", "LEGIT_WINDOW_DAYS": "30"})
+    assert RangeGuard(evidence, Lists(), shorter.policy()).refusal(prefix_request()) is None
+    wired = _range_guard(shorter, dynamodb=None)
+    assert wired is not None and wired.policy == shorter.policy() != DEFAULT_POLICY
 
 
 def test_number_blocks_are_not_checked(evidence):
