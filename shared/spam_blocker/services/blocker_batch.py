@@ -39,7 +39,7 @@ METRIC_OF: dict[Result, str] = {
     Result.ALREADY_BLOCKED: "BlocksSkippedActive",
     Result.COVERED: "BlocksSkippedCovered",
     Result.COOLDOWN: "BlocksSkippedCooldown",
-    Result.NOT_OURS: "UnblocksSkippedExternal",
+    Result.NOT_OURS: "SkippedPersonsEntry",
     Result.REMOVED: "BlocksRemoved",
     Result.NOTHING_TO_REMOVE: "UnblocksNothingToRemove",
     Result.DRY_RUN: "BlocksDryRun",

@@ -60,6 +60,7 @@ from spam_blocker.zoom.errors import (
 
 DEFAULT_SUMMARY = "blocked as a spam caller"
 UNSAFE_REASON_PREFIX = "not created: "  # a range RangeGuard refused: its row's failure_reason
+PERSONS_ENTRY_REASON_PREFIX = "held by a person's inactive entry"  # Zoom refused ours as its duplicate
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,9 @@ class BlockerPolicy:
     in_progress_retry: timedelta = timedelta(seconds=1)
     in_progress_patience: timedelta = timedelta(seconds=10)
     conflict_rounds: int = 3
+    # Zoom refused our entry as a duplicate of a person's inactive one: requests for the key are answered
+    # from the row (no Zoom call) for this long, then Zoom is asked again (the person may have removed it).
+    persons_entry_recheck: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,7 @@ class ExecuteBlock:
             return Outcome(Result.COVERED, detail=f"covered by {cover.key.as_id()}", zoom_id=cover.zoom_id)
         if record is not None and record.cooldown_until is not None and request.decided_at < record.cooldown_until:
             return Outcome(Result.COOLDOWN, detail=f"in cool-down until {iso(record.cooldown_until)}")
-        held = self._held_elsewhere(record, now)
+        held = self._held_elsewhere(record, now) or self._held_by_person(record, now)
         if held is not None:
             return held
         if self._policy.dry_run:
@@ -300,12 +304,23 @@ class ExecuteBlock:
             self._activate(claimed, mine[0].id)
             logger.info("our inactive entry set active again", extra={"block_id": key.as_id(), "zoom_id": mine[0].id})
             return Outcome(Result.ADOPTED, zoom_id=mine[0].id, detail="our inactive entry, set active again")
-        reason = (f"Zoom refused a second entry ({describe(exc)}): "
-                  + (f"a person's inactive entry (id {lookup.inactive[0].id}) holds it; switch it on in the portal"
-                     if lookup.inactive else "and its listing shows none"))
+        refused = f"Zoom refused a second entry ({describe(exc)})"
+        reason = (f"{PERSONS_ENTRY_REASON_PREFIX} (id {lookup.inactive[0].id}); switch it on in the portal. {refused}"
+                  if lookup.inactive else f"{refused}, and its listing shows none")
         self._store.transition(claimed, replace(claimed, state=BlockState.FAILED, owner=None, post_started_at=None,
                                                 failure_reason=reason, updated_at=now))
         return Outcome(Result.FAILED, detail=reason)
+
+    def _held_by_person(self, record: BlockRecord | None, now: datetime) -> Outcome | None:
+        """A person's inactive entry refused ours lately: a spammer's every call would otherwise cost a POST
+        and a listing to learn it again."""
+        if (record is None or record.state is not BlockState.FAILED or record.updated_at is None
+                or not (record.failure_reason or "").startswith(PERSONS_ENTRY_REASON_PREFIX)):
+            return None
+        again = record.updated_at + self._policy.persons_entry_recheck
+        if now >= again:
+            return None
+        return Outcome(Result.NOT_OURS, detail=f"{record.failure_reason} (Zoom asked again after {iso(again)})")
 
     def _lost_claim(self, claimed: BlockRecord, zoom_id: str, permits: Permits) -> Outcome:
         """Our POST worked but the claim was taken over meanwhile (we outlived `stale_after`)."""
@@ -327,7 +342,7 @@ class ExecuteBlock:
             return self._hold_cooldown(request, now)
         if record.state is BlockState.EXTERNAL:
             return Outcome(Result.NOT_OURS, detail="an entry a person made; never touched", zoom_id=record.zoom_id)
-        held = self._held_elsewhere(record, now)
+        held = self._held_elsewhere(record, now) or self._held_by_person(record, now)
         if held is not None:
             return held
         if self._policy.dry_run:

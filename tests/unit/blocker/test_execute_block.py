@@ -400,6 +400,22 @@ def test_a_duplicate_refusal_over_a_persons_inactive_entry_fails_and_leaves_it_a
     assert world.store[KEY].state is BlockState.FAILED
 
 
+def test_after_a_persons_inactive_entry_refused_ours_zoom_is_asked_again_only_a_day_later(world):
+    theirs = world.zoom.add_entry(NUMBER, comment="paused by the office manager", status="inactive")
+    world.zoom.reject_duplicates = True
+    assert world.run(request()).result is Result.FAILED
+    calls = len(world.zoom.requests)
+    for hours in (1, 12, 23):  # the spammer keeps calling: each call's request is answered from the row
+        world.clock.set(START + timedelta(hours=hours))
+        held = world.run(request(decided_at=world.clock.now()))
+        assert held.result is Result.NOT_OURS and "person's inactive entry" in held.detail
+    assert len(world.zoom.requests) == calls
+    world.zoom.delete_blocked(theirs)  # the person removed it meanwhile
+    world.clock.set(START + timedelta(hours=25))
+    assert world.run(request(decided_at=world.clock.now())).result is Result.CREATED
+    assert only_entry(world)["status"] == "active"
+
+
 def test_a_duplicate_refusal_over_our_active_entry_adopts_it(world):
     ours = world.zoom.add_entry(NUMBER, comment=tag_comment("made before this table existed"))
     world.zoom.reject_duplicates = True
