@@ -342,7 +342,7 @@ class ExecuteBlock:
             return self._hold_cooldown(request, now)
         if record.state is BlockState.EXTERNAL:
             return Outcome(Result.NOT_OURS, detail="an entry a person made; never touched", zoom_id=record.zoom_id)
-        held = self._held_elsewhere(record, now) or self._held_by_person(record, now)
+        held = self._held_elsewhere(record, now)
         if held is not None:
             return held
         if self._policy.dry_run:

@@ -416,6 +416,16 @@ def test_after_a_persons_inactive_entry_refused_ours_zoom_is_asked_again_only_a_
     assert only_entry(world)["status"] == "active"
 
 
+def test_an_unblock_still_records_its_cooldown_on_a_row_a_persons_inactive_entry_holds(world):
+    world.zoom.add_entry(NUMBER, comment="paused by the office manager", status="inactive")
+    world.zoom.reject_duplicates = True
+    assert world.run(request()).result is Result.FAILED
+    until = START + timedelta(days=30)
+    world.clock.set(START + timedelta(hours=1))
+    outcome = world.run(request(action="unblock", decided_at=world.clock.now(), cooldown_until=until))
+    assert outcome.result is Result.NOTHING_TO_REMOVE and world.store[KEY].cooldown_until == until
+
+
 def test_a_duplicate_refusal_over_our_active_entry_adopts_it(world):
     ours = world.zoom.add_entry(NUMBER, comment=tag_comment("made before this table existed"))
     world.zoom.reject_duplicates = True
