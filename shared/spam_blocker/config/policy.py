@@ -9,17 +9,12 @@ Unset = the documented default of spam_blocker.domain.scoring.Policy (docs/scori
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import replace
 
 from pydantic import BaseModel, Field
 
 from spam_blocker.domain.scoring import DEFAULT_POLICY, Policy
-
-POLICY_ENV_DOC = """Policy overrides (unset = the documented default of spam_blocker.domain.scoring.Policy, docs/scoring.md;
-the same on the scorer, the blocker and the expirer, which judge evidence alike):
-REPORT_HALF_LIFE_DAYS, CALL_HALF_LIFE_DAYS, LEGIT_HALF_LIFE_DAYS, NUMBER_BLOCK_SCORE,
-NOT_SPAM_COOLDOWN_DAYS, LEGIT_WINDOW_DAYS, RANGE_BLOCKING, RANGE_WINDOW_DAYS, RANGE_MIN_REPORTERS,
-NUMBER_BLOCK_DAYS, SINGLE_REPORTER_BLOCK_DAYS, PREFIX_BLOCK_DAYS."""
 
 
 class PolicyOverrides(BaseModel):
@@ -40,3 +35,10 @@ class PolicyOverrides(BaseModel):
         overrides = {name: getattr(self, name) for name in PolicyOverrides.model_fields
                      if getattr(self, name) is not None}
         return replace(DEFAULT_POLICY, **overrides)
+
+
+POLICY_ENV_DOC = "\n".join([
+    "Policy overrides (unset = the documented default of spam_blocker.domain.scoring.Policy, docs/scoring.md;",
+    "the same on the scorer, the blocker and the expirer, which judge evidence alike):",
+    *textwrap.wrap(", ".join(name.upper() for name in PolicyOverrides.model_fields) + ".", width=100),
+])

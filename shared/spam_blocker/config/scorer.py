@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import phonenumbers
 from pydantic import Field, field_validator
 
 from spam_blocker.config import BaseSettings
+from spam_blocker.config.expirer import known_region
 from spam_blocker.config.policy import PolicyOverrides
 from spam_blocker.services.score_events import ScorerOptions
 
@@ -45,10 +45,7 @@ class ScorerSettings(BaseSettings, PolicyOverrides):
     @field_validator("default_region")
     @classmethod
     def _known_region(cls, value: str) -> str:
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValueError(f"unknown region {value!r} (ISO 3166 code such as US, CA, GB)")
-        return region
+        return known_region(value)
 
     def options(self) -> ScorerOptions:
         tolerance = None if self.future_tolerance_hours is None else timedelta(hours=self.future_tolerance_hours)
