@@ -70,13 +70,8 @@ def test_history_precedes_the_measured_days():
 
 
 @pytest.mark.parametrize("shape_name, shape", [
-    ("default", TrafficShape()),
-    ("small office", replace(TrafficShape(), employees=(8, 15))),
-    ("fast rotation", replace(TrafficShape(), calls_per_number=(1.0, 2.5))),
-    ("few reports", replace(TrafficShape(), report_rate=(0.03, 0.1))),
-    ("large", shape_named("large")),
-    ("mistaken reports", shape_named("mistaken_reports")),
-])
+    (name, shape_named(name))
+    for name in ("default", "small_office", "fast_rotation", "few_reports", "large", "mistaken_reports")])
 def test_most_future_spam_calls_are_blocked_and_almost_no_legitimate_ones(shape_name, shape):
     pooled = evaluate_many(SEEDS, shape=shape, history_days=HISTORY_DAYS)
     assert pooled["future_spam_calls"] > 500  # enough calls for the rates to mean something
@@ -84,12 +79,7 @@ def test_most_future_spam_calls_are_blocked_and_almost_no_legitimate_ones(shape_
     assert pooled["false_positive_rate"] < 0.001, (shape_name, pooled["legit_blocked"], pooled["legit_calls"])
 
 
-NO_HISTORY_SHAPES = [
-    ("default", TrafficShape()),
-    ("small office", replace(TrafficShape(), employees=(8, 15))),
-    ("fast rotation", replace(TrafficShape(), calls_per_number=(1.0, 2.5))),
-    ("few reports", replace(TrafficShape(), report_rate=(0.03, 0.1))),
-]
+NO_HISTORY_SHAPES = [(name, shape_named(name)) for name in ("default", "small_office", "fast_rotation", "few_reports")]
 
 
 @pytest.mark.parametrize("shape_name, shape", NO_HISTORY_SHAPES)
