@@ -9,7 +9,10 @@ its number (domain.evidence), the number is decided on its exchange's evidence (
 and block decisions become blocks after `block_latency` (scorer -> blocker -> Zoom). A call that an
 active block covers never reaches the call log - Zoom drops it - so it adds no evidence and the report
 its callee would have made never happens. not_spam removes our blocks over the number and starts the
-cool-down, as the blocker does with an unblock request.
+cool-down, as the blocker does with an unblock request. The expirer runs on its schedule (`expiry_every`,
+hourly as in template.yaml): a block past its `expires_at` stays in Zoom until a run renews it
+(domain.renewal.assess over its exchange's evidence, as services/expire_blocks does) or takes it out.
+With `expiry_every=None` blocks simply end at `expires_at` (no renewals: the scorer alone).
 
 "Evidence of" a spam source is its first delivered spam report: from then on each of its calls is a
 future call the product could have stopped. Its calls before that moment are not counted either way.
@@ -37,6 +40,7 @@ from spam_blocker.domain.evidence import (
     from_epoch,
     merge,
 )
+from spam_blocker.domain.renewal import RenewalPolicy, assess, evidence_exchanges
 from spam_blocker.domain.scoring import DEFAULT_POLICY, Decision, Policy, covering_keys, decide, lifts_blocks
 
 from local.traffic.generator import Scenario
@@ -48,13 +52,12 @@ class SimulatedBlock:
     effective_at: int
     expires_at: int
     decision: Decision
-    removed_at: int | None = None
+    removed_at: int | None = None  # when it left Zoom: expired, or lifted by an unblock
+    decided_at: int = 0  # its decision or last renewal (what the expirer counts fresh evidence from)
+    renewals: int = 0
 
     def blocks_at(self, t: int) -> bool:
-        return self.effective_at <= t < self.expires_at and (self.removed_at is None or t < self.removed_at)
-
-    def pending_or_active_at(self, t: int) -> bool:
-        return t < self.expires_at and (self.removed_at is None or t < self.removed_at)
+        return self.effective_at <= t and (self.removed_at is None or t < self.removed_at)
 
 
 @dataclass
@@ -118,10 +121,21 @@ def own_lists(scenario: Scenario, allow: Iterable[ListEntry] = ()) -> ProtectedL
     return ProtectedLists.of(allow=allow, own=[ListEntry(n, source="own-numbers") for n in scenario.own_numbers])
 
 
+def renewal_for(policy: Policy) -> RenewalPolicy:
+    """The expirer's renewal policy as deployed beside `policy` (its durations follow the scorer's)."""
+    return RenewalPolicy(number_days=policy.number_block_days, prefix_days=policy.prefix_block_days,
+                         short_call_s=policy.short_call_s, long_call_s=policy.long_call_s)
+
+
 def evaluate(scenario: Scenario, policy: Policy = DEFAULT_POLICY, *, lists: ProtectedLists | None = None,
-             block_latency: timedelta = timedelta(minutes=1)) -> Evaluation:
+             block_latency: timedelta = timedelta(minutes=1),
+             expiry_every: timedelta | None = timedelta(hours=1),
+             renewal: RenewalPolicy | None = None) -> Evaluation:
     lists = lists if lists is not None else own_lists(scenario)
     latency = int(block_latency.total_seconds())
+    renewal = renewal if renewal is not None else renewal_for(policy)
+    every = int(expiry_every.total_seconds()) if expiry_every is not None else None
+    next_run: int | None = None
     by_exchange: dict[str, dict[str, NumberEvidence]] = {}
     blocks: dict[BlockKey, SimulatedBlock] = {}
     ended: list[SimulatedBlock] = []
@@ -141,6 +155,13 @@ def evaluate(scenario: Scenario, policy: Policy = DEFAULT_POLICY, *, lists: Prot
             continue
         if isinstance(c, Ignored):
             continue
+        if every is None:
+            _expire(blocks, ended, c.at)
+        else:
+            next_run = next_run if next_run is not None else (c.at // every + 1) * every
+            while next_run <= c.at:
+                _run_expirer(blocks, ended, by_exchange, lists, next_run, renewal)
+                next_run += every
         if label.kind == "spam_report" and label.call_id in dropped_calls:
             continue  # the call was blocked, so nobody could report it
         if label.prompted_by is not None and label.prompted_by in dropped_calls:
@@ -191,18 +212,43 @@ def _active_block(blocks: dict[BlockKey, SimulatedBlock], number: str, t: int) -
     return None
 
 
+def _expire(blocks: dict[BlockKey, SimulatedBlock], ended: list[SimulatedBlock], t: int) -> None:
+    """No expirer: every block ends at its expires_at."""
+    for key, block in list(blocks.items()):
+        if block.expires_at <= t:
+            block.removed_at = block.expires_at
+            ended.append(blocks.pop(key))
+
+
+def _run_expirer(blocks: dict[BlockKey, SimulatedBlock], ended: list[SimulatedBlock],
+                 by_exchange: dict[str, dict[str, NumberEvidence]], lists: ProtectedLists, now: int,
+                 renewal: RenewalPolicy) -> None:
+    """One scheduled expirer run at `now`: each due block is renewed on fresh evidence or taken out."""
+    for key, block in list(blocks.items()):
+        if block.expires_at > now:
+            continue
+        view: dict[str, NumberEvidence] = {}
+        for exchange in evidence_exchanges(key):
+            view.update(by_exchange.get(exchange, {}))
+        verdict = assess(key, from_epoch(block.decided_at), view, lists, from_epoch(now), renewal)
+        if verdict.renew and verdict.expires_at is not None:
+            block.expires_at, block.decided_at = epoch(verdict.expires_at), now
+            block.renewals += 1
+        else:
+            block.removed_at = now
+            ended.append(blocks.pop(key))
+
+
 def _apply(decision: Decision, c: Contribution, blocks: dict[BlockKey, SimulatedBlock], ended: list[SimulatedBlock],
            cooldowns: dict[BlockKey, int], latency: int, policy: Policy) -> None:
     t = c.at
-    for key, block in list(blocks.items()):
-        if not block.pending_or_active_at(t):
-            ended.append(blocks.pop(key))
     if decision.is_block:
         assert decision.expires_at is not None
         for key in decision.block_keys:
             covered = any(k in blocks for k in covering_keys(key.match_type, key.phone_number))
             if not covered and cooldowns.get(key, -1) <= t:
-                blocks[key] = SimulatedBlock(key, t + latency, epoch(decision.expires_at), decision)
+                blocks[key] = SimulatedBlock(key, t + latency, epoch(decision.expires_at), decision,
+                                             decided_at=epoch(decision.decided_at))
     elif decision.unblock and lifts_blocks(c):
         for key in covering_keys("phoneNumber", c.number):
             if key in blocks:
@@ -253,19 +299,22 @@ def shape_named(name: str):
     return replace(TrafficShape(), **SHAPES[name])
 
 
-def _measure_one(job: tuple[str, int, int, Policy]) -> tuple[str, int, int, int, int, int, list[dict[str, Any]]]:
+def _measure_one(job: tuple[str, int, int, Policy, bool]) -> tuple[str, int, int, int, int, int, list[dict[str, Any]]]:
     from local.traffic.generator import generate
 
-    name, seed, history, policy = job
-    run = evaluate(generate(seed, shape=shape_named(name), history_days=history), policy)
+    name, seed, history, policy, expirer = job
+    run = evaluate(generate(seed, shape=shape_named(name), history_days=history), policy,
+                   expiry_every=timedelta(hours=1) if expirer else None)
     detail = [{**d, "seed": seed, "at": d["at"].isoformat()} for d in run.legit_blocked_calls]
     return (name, history, run.future_spam_calls, run.future_spam_blocked, run.legit_calls, run.legit_blocked, detail)
 
 
 def measure(shapes: Iterable[str], seeds: Iterable[int], histories: Iterable[int] = (0, 14),
-            policy: Policy = DEFAULT_POLICY, workers: int = 1) -> dict[tuple[str, int], dict[str, Any]]:
-    """Pooled catch and legitimate-blocked rates per (shape, history days) over `seeds`."""
-    jobs = [(name, seed, history, policy) for name in shapes for history in histories for seed in seeds]
+            policy: Policy = DEFAULT_POLICY, workers: int = 1,
+            expirer: bool = True) -> dict[tuple[str, int], dict[str, Any]]:
+    """Pooled catch and legitimate-blocked rates per (shape, history days) over `seeds` (`expirer=False`:
+    blocks end at expires_at, without the scheduled expirer's renewals)."""
+    jobs = [(name, seed, history, policy, expirer) for name in shapes for history in histories for seed in seeds]
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -306,11 +355,13 @@ def _main() -> None:  # pragma: no cover - the measurement entry point
                         help="days of history replayed before measuring (repeatable; default 0 and 14)")
     parser.add_argument("--workers", type=int, default=1, help="processes (default 1)")
     parser.add_argument("--why", action="store_true", help="list every legitimate call blocked")
+    parser.add_argument("--no-expirer", action="store_true",
+                        help="blocks end at expires_at: the scorer alone, without the hourly expirer's renewals")
     args = parser.parse_args()
     shapes = args.shape or list(SHAPES)
     histories = args.history_days or [0, 14]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    table = measure(shapes, seeds, histories, workers=args.workers)
+    table = measure(shapes, seeds, histories, workers=args.workers, expirer=not args.no_expirer)
     print(f"seeds {seeds.start}-{seeds.stop - 1} ({len(seeds)} per row)")
     print(f"{'shape':<24} {'history':>7} {'catch':>7} {'legit blocked':>14} {'calls':>12} {'seeds hit':>9}")
     for (name, history), row in table.items():

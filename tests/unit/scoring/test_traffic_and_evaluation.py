@@ -146,6 +146,52 @@ def test_a_call_back_or_a_not_spam_prompted_by_a_blocked_call_never_happens():
     assert result.sources["robo"].blocked == 2  # the blocked call and the later one: no call back lifted it
 
 
+def test_the_replay_runs_the_hourly_expirer_which_renews_a_block_on_fresh_evidence():
+    from datetime import UTC, datetime, timedelta
+
+    from spam_blocker.domain.scoring import DEFAULT_POLICY
+
+    from local.traffic.generator import EventLabel, Scenario, Source
+
+    robo, t0 = "+13055550142", datetime(2026, 11, 2, 15, tzinfo=UTC)
+    events: list[dict] = []
+    labels: list[EventLabel] = []
+
+    def stamp(at: timedelta) -> str:
+        return (t0 + at).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def inbound(at: timedelta, call_id: str, callee: int) -> None:
+        events.append({"type": "call_log", "call_log": {
+            "id": call_id, "caller_number": robo, "caller_number_type": 2, "callee_number": f"+1907212{1000 + callee}",
+            "callee_number_type": 1, "direction": "inbound", "duration": 0, "result": "No Answer",
+            "date_time": stamp(at)}})
+        labels.append(EventLabel("inbound_call", "robo", True, robo, call_id))
+
+    def spam_report(at: timedelta, who: str, call_id: str) -> None:
+        events.append({"type": "spam_report", "phone_number": robo, "reporter": who, "reported_at": stamp(at)})
+        labels.append(EventLabel("spam_report", "robo", True, robo, call_id))
+
+    for i in range(5):
+        inbound(timedelta(minutes=i), f"c{i}", i)
+    spam_report(timedelta(minutes=10), "ext-1", "c0")
+    spam_report(timedelta(minutes=11), "ext-2", "c1")  # two people: blocked for number_block_days
+    spam_report(timedelta(hours=2), "ext-3", "c2")  # a late report after the decision: fresh evidence
+    expiry = timedelta(minutes=11) + timedelta(days=DEFAULT_POLICY.number_block_days)
+    inbound(expiry + timedelta(minutes=10), "before-the-run", 5)  # past expires_at, before the hourly run
+    inbound(expiry + timedelta(hours=3), "after-the-run", 6)
+    scenario = Scenario(seed=0, start=t0, end=t0 + expiry + timedelta(days=1), events=events, labels=labels,
+                        own_numbers=[], employees=[], sources={"robo": Source("robo", "robocaller", True, (robo,))},
+                        history_start=t0)
+
+    with_expirer = evaluate(scenario)
+    scorer_alone = evaluate(scenario, expiry_every=None)
+
+    [block] = [b for b in with_expirer.blocks if b.key.phone_number == robo]
+    assert block.renewals == 1 and block.removed_at is None
+    assert with_expirer.sources["robo"].blocked == 2  # still in Zoom until the run, then renewed
+    assert scorer_alone.sources["robo"].blocked == 0  # ends at expires_at: both calls ring
+
+
 def test_without_range_blocking_rotating_campaigns_get_through():
     from spam_blocker.domain.scoring import DEFAULT_POLICY
 
