@@ -318,6 +318,7 @@ class NumberSignals:
     spam_score: float
     last_suspicious: int | None  # latest report or short call
     last_seen: int | None
+    last_report: int | None = None  # latest report that still counts
 
     @property
     def has_spam_evidence(self) -> bool:
@@ -336,6 +337,7 @@ def summarise(evidence: NumberEvidence, now: datetime | int, policy: Policy) -> 
 
     reporters: list[str] = []
     report_weight = 0.0
+    last_report: int | None = None
     last_suspicious: int | None = None
     last_seen: int | None = not_spam_latest
     for reporter, t in evidence.reports:
@@ -346,6 +348,7 @@ def summarise(evidence: NumberEvidence, now: datetime | int, policy: Policy) -> 
             continue  # the same person said "not spam" afterwards: their report no longer counts
         reporters.append(reporter)
         report_weight += decay(now_s - t, rep_h)
+        last_report = t if last_report is None or t > last_report else last_report
         last_suspicious = t if last_suspicious is None or t > last_suspicious else last_suspicious
 
     calls = short_calls = long_answered = medium_answered = 0
@@ -399,7 +402,7 @@ def summarise(evidence: NumberEvidence, now: datetime | int, policy: Policy) -> 
         short_ratio=short_ratio, short_callees=tuple(sorted(callee_w)), short_callee_weight=short_callee_weight,
         long_answered=long_answered, medium_answered=medium_answered, last_long_answered=last_long,
         outbound=outbound, last_outbound=last_outbound, legit_score=legit, pattern=pattern,
-        spam_score=spam_score, last_suspicious=last_suspicious, last_seen=last_seen,
+        spam_score=spam_score, last_suspicious=last_suspicious, last_seen=last_seen, last_report=last_report,
     )
 
 

@@ -126,9 +126,12 @@ class Policy:
     # range again with its first call after expiry, because its members stay fresh for range_window_days.
     number_block_days: float = 30.0
     # ... unless a single person's report carries it (with the robocall pattern): a reminder line reported once
-    # by mistake cannot prove itself while blocked (its calls never reach the log), so that block ends sooner;
-    # a robocaller comes back with its pattern and trips it again while the report is fresh.
-    single_reporter_block_days: float = 10.0
+    # by mistake cannot prove itself while blocked (its calls never reach the log), so that block ends sooner,
+    # single_reporter_block_days after the report itself (and at least single_reporter_min_block_days after the
+    # decision): a block made on an old report, or again on the report that made one before, is short. A
+    # robocaller comes back with its pattern and trips it again while the report is fresh.
+    single_reporter_block_days: float = 12.0
+    single_reporter_min_block_days: float = 3.0
     prefix_block_days: float = 3.0
 
     retention: Retention = Retention()
@@ -141,6 +144,9 @@ class Policy:
             raise ValueError("range_cover_share must be in (0, 1]")
         if not 0 <= self.range_max_clean_share <= 1:
             raise ValueError("range_max_clean_share must be in [0, 1]")
+        if min(self.number_block_days, self.single_reporter_block_days, self.single_reporter_min_block_days,
+               self.prefix_block_days) <= 0:
+            raise ValueError("block durations must be positive")
         if self.short_call_s > self.long_call_s:
             raise ValueError("short_call_s must not exceed long_call_s")
 
@@ -422,8 +428,12 @@ def decide(candidate: str, view: Mapping[str, NumberEvidence], lists: ProtectedL
     refusals = found.refusals if found is not None else ()
     score = cand.spam_score
     if score >= policy.number_block_score and cand.report_weight >= policy.number_min_report_weight:
-        days = policy.number_block_days if len(cand.reporters) >= 2 else policy.single_reporter_block_days
-        expires = decided_at + timedelta(days=days)
+        if len(cand.reporters) >= 2:
+            expires = decided_at + timedelta(days=policy.number_block_days)
+        else:
+            assert cand.last_report is not None  # the score needs a fresh report
+            expires = max(from_epoch(cand.last_report) + timedelta(days=policy.single_reporter_block_days),
+                          decided_at + timedelta(days=policy.single_reporter_min_block_days))
         text = f"block {candidate}: {number_text}; score {score:.1f} >= {policy.number_block_score:g}{range_note}"
         return Decision("block_number", candidate, text, {**number_ev, **extra}, decided_at, expires,
                         candidate=candidate, refusals=refusals)

@@ -123,10 +123,29 @@ def test_a_block_expires_a_block_duration_after_its_event_time():
     two = decide(ROBO, view_of(robocalls(ROBO, at(), 5) + [report(ROBO, at(), "ext-1"), report(ROBO, at(), "ext-2")]),
                  ProtectedLists(), now)
     prefix = decide("+19075557890", view_of(campaign(EXCHANGE, SPREAD, at())), ProtectedLists(), now)
-    assert one.decided_at == now and one.expires_at == now + timedelta(days=DEFAULT_POLICY.single_reporter_block_days)
+    # one person's report: counted from the report itself (a day before the decision here)
+    reported = from_epoch(at())
+    assert one.decided_at == now
+    assert one.expires_at == reported + timedelta(days=DEFAULT_POLICY.single_reporter_block_days)
     assert two.expires_at == now + timedelta(days=DEFAULT_POLICY.number_block_days)
     assert DEFAULT_POLICY.single_reporter_block_days < DEFAULT_POLICY.number_block_days
     assert prefix.expires_at == now + timedelta(days=DEFAULT_POLICY.prefix_block_days)
+
+
+def test_a_block_on_an_old_single_report_is_short():
+    # The report is 11 days old when the robocall pattern appears (or appears again, after a first block on
+    # it ran out): the block lasts the minimum, not another single_reporter_block_days.
+    policy = DEFAULT_POLICY
+    reported_days_ago = policy.single_reporter_block_days - 1
+    now = from_epoch(at(days=reported_days_ago))
+    calls = robocalls(ROBO, at(days=reported_days_ago - 0.1), 5)
+    decision = decide(ROBO, view_of(calls + [report(ROBO, at(), "ext-1")]), ProtectedLists(), now, policy)
+    assert decision.action == "block_number", decision.explanation
+    assert decision.expires_at == now + timedelta(days=policy.single_reporter_min_block_days)
+    later = from_epoch(at(days=2))
+    fresh = decide(ROBO, view_of(robocalls(ROBO, at(days=1.9), 5) + [report(ROBO, at(), "ext-1")]),
+                   ProtectedLists(), later, policy)
+    assert fresh.expires_at == from_epoch(at()) + timedelta(days=policy.single_reporter_block_days)
 
 
 def test_the_explanation_carries_the_numbers_behind_it():
