@@ -22,7 +22,7 @@ RENEW_REPORT_DAYS       new reports count within this many days (default 14)
 RENEW_CALL_DAYS         suspicious calls, from the number or its neighbours, within this many days (default 7)
 RENEW_MIN_REPORTS       distinct new reports needed (default 1)
 RENEW_MIN_CALLS         suspicious calls from the blocked number(s) needed (default 1)
-RENEW_MIN_PREFIX_MATES  distinct neighbouring numbers (same exchange, outside the block) still calling (default 2)
+RENEW_MIN_PREFIX_MATES  distinct neighbouring numbers (same exchange, outside the block) reported (default 2)
 RENEW_NUMBER_DAYS       a renewed number block lasts this much longer (default: the scorer's number block
                         length, NUMBER_BLOCK_DAYS or its Policy default)
 RENEW_PREFIX_DAYS       a renewed prefix block lasts this much longer (default: PREFIX_BLOCK_DAYS or its

@@ -10,9 +10,11 @@ after the block's last decision (`decided_at`: its creation or last renewal) and
 - recent calls        suspicious inbound calls (unanswered, or shorter than `short_call_s`) from the
                       blocked number(s) within `call_days` (webhook deliveries or logs show them when
                       they get through)                                         >= `min_calls`
-- prefix-mates        distinct *other* numbers of the same exchange (outside the block) with a report or
-                      a suspicious call within `call_days`: the campaign is still dialling from next
-                      door                                                      >= `min_prefix_mates`
+- prefix-mates        distinct *other* numbers of the same exchange (outside the block) reported within
+                      `call_days`: the campaign is still being reported from next door
+                                                                                >= `min_prefix_mates`
+                      (a neighbour's missed call is no such sign: where much of the exchange is the
+                      company's own neighbours, their missed calls kept whole tiles of it blocked)
 
 Vetoes, which always win: the blocked number is allowlisted or one of the account's own numbers (for a
 prefix: an allowlisted or own entry falls inside it); or, since the block's last decision, a person said
@@ -162,7 +164,7 @@ def assess(key: BlockKey, decided_at: datetime | None, view: Mapping[str, Number
         if inside:
             reporters |= {f"{number}|{r}" for r in new_reporters} if key.match_type == PREFIX else new_reporters
             calls += len(suspicious_calls)
-        elif suspicious_calls or any(call_from < t <= now_s for _, t in evidence.reports):
+        elif any(call_from < t <= now_s for _, t in evidence.reports):
             mates.add(number)
 
     signals = {"new_reports": len(reporters), "recent_calls": calls, "prefix_mates": len(mates),
@@ -174,10 +176,10 @@ def assess(key: BlockKey, decided_at: datetime | None, view: Mapping[str, Number
         reasons.append(_count(calls, "suspicious call") + " from " + ("inside the range" if key.match_type == PREFIX
                                                                     else "the number"))
     if len(mates) >= policy.min_prefix_mates:
-        reasons.append(f"{_count(len(mates), 'neighbouring number')} still calling")
+        reasons.append(f"{_count(len(mates), 'neighbouring number')} reported")
     if not reasons:
         return Verdict(False, f"expired: no fresh evidence since {since_text} ({len(reporters)} new reports, "
-                              f"{calls} suspicious calls, {len(mates)} neighbours calling)", signals=signals)
+                              f"{calls} suspicious calls, {len(mates)} neighbours reported)", signals=signals)
     days = policy.prefix_days if key.match_type == PREFIX else policy.number_days
     expires_at = now + timedelta(days=days)
     return Verdict(True, f"renewed until {iso(expires_at)}: {', '.join(reasons)} since {since_text}",

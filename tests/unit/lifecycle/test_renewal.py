@@ -60,12 +60,20 @@ def test_a_suspicious_call_from_the_blocked_number_renews_but_an_answered_long_o
     assert not legit.renew and "an answered long call" in legit.explanation
 
 
-def test_prefix_mates_still_calling_renew_a_number_block_from_two_neighbours_on():
-    one = view(call("+19075550150", 1))
-    two = view(call("+19075550150", 1), report("+19075550777", 2))
+def test_prefix_mates_reported_renew_a_number_block_from_two_neighbours_on():
+    one = view(report("+19075550150", 1))
+    two = view(report("+19075550150", 1), report("+19075550777", 2, "ext-2"))
     assert not assess(KEY, DECIDED, one, NO_LISTS, NOW).renew
     verdict = assess(KEY, DECIDED, two, NO_LISTS, NOW)
-    assert verdict.renew and "2 neighbouring numbers still calling" in verdict.explanation
+    assert verdict.renew and "2 neighbouring numbers reported" in verdict.explanation
+
+
+def test_neighbours_missed_calls_renew_nothing():
+    # In a small town much of the exchange is the company's neighbours: their missed calls are no campaign.
+    missed = view(*(call(f"+1907555{2000 + i}", 1) for i in range(6)))
+    for key in (KEY, PREFIX):
+        verdict = assess(key, DECIDED, missed, NO_LISTS, NOW)
+        assert not verdict.renew and verdict.signals["prefix_mates"] == 0
 
 
 @pytest.mark.parametrize("legit", [
@@ -89,8 +97,8 @@ def test_a_prefix_block_counts_reports_inside_it_and_neighbours_outside_it():
     inside = view(report("+19075551234", 2), report("+19075551999", 3, "ext-2"))
     verdict = assess(PREFIX, DECIDED, inside, NO_LISTS, NOW)
     assert verdict.renew and verdict.expires_at == NOW + timedelta(days=DEFAULT_POLICY.prefix_block_days) and "2 new reports" in verdict.explanation
-    outside = view(call("+19075550001", 1), call("+19075552002", 2))
-    assert "2 neighbouring numbers" in assess(PREFIX, DECIDED, outside, NO_LISTS, NOW).explanation
+    outside = view(report("+19075550001", 1), report("+19075552002", 2))
+    assert "2 neighbouring numbers reported" in assess(PREFIX, DECIDED, outside, NO_LISTS, NOW).explanation
 
 
 def test_evidence_later_than_now_is_not_seen():
