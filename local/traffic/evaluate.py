@@ -299,22 +299,26 @@ def shape_named(name: str):
     return replace(TrafficShape(), **SHAPES[name])
 
 
-def _measure_one(job: tuple[str, int, int, Policy, bool]) -> tuple[str, int, int, int, int, int, list[dict[str, Any]]]:
+def _measure_one(job: tuple[str, int, int, Policy, bool, float]
+                 ) -> tuple[str, int, int, int, int, int, list[dict[str, Any]]]:
     from local.traffic.generator import generate
 
-    name, seed, history, policy, expirer = job
+    name, seed, history, policy, expirer, latency_minutes = job
     run = evaluate(generate(seed, shape=shape_named(name), history_days=history), policy,
+                   block_latency=timedelta(minutes=latency_minutes),
                    expiry_every=timedelta(hours=1) if expirer else None)
     detail = [{**d, "seed": seed, "at": d["at"].isoformat()} for d in run.legit_blocked_calls]
     return (name, history, run.future_spam_calls, run.future_spam_blocked, run.legit_calls, run.legit_blocked, detail)
 
 
 def measure(shapes: Iterable[str], seeds: Iterable[int], histories: Iterable[int] = (0, 14),
-            policy: Policy = DEFAULT_POLICY, workers: int = 1,
-            expirer: bool = True) -> dict[tuple[str, int], dict[str, Any]]:
+            policy: Policy = DEFAULT_POLICY, workers: int = 1, expirer: bool = True,
+            latency_minutes: float = 1.0) -> dict[tuple[str, int], dict[str, Any]]:
     """Pooled catch and legitimate-blocked rates per (shape, history days) over `seeds` (`expirer=False`:
-    blocks end at expires_at, without the scheduled expirer's renewals)."""
-    jobs = [(name, seed, history, policy, expirer) for name in shapes for history in histories for seed in seeds]
+    blocks end at expires_at, without the scheduled expirer's renewals; `latency_minutes`: from a call to
+    its block in Zoom)."""
+    jobs = [(name, seed, history, policy, expirer, latency_minutes)
+            for name in shapes for history in histories for seed in seeds]
     if workers > 1:
         from concurrent.futures import ProcessPoolExecutor
 
@@ -357,11 +361,14 @@ def _main() -> None:  # pragma: no cover - the measurement entry point
     parser.add_argument("--why", action="store_true", help="list every legitimate call blocked")
     parser.add_argument("--no-expirer", action="store_true",
                         help="blocks end at expires_at: the scorer alone, without the hourly expirer's renewals")
+    parser.add_argument("--latency-minutes", type=float, default=1.0,
+                        help="from the call that decides a block to the block in Zoom (default 1: the webhook path)")
     args = parser.parse_args()
     shapes = args.shape or list(SHAPES)
     histories = args.history_days or [0, 14]
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    table = measure(shapes, seeds, histories, workers=args.workers, expirer=not args.no_expirer)
+    table = measure(shapes, seeds, histories, workers=args.workers, expirer=not args.no_expirer,
+                    latency_minutes=args.latency_minutes)
     print(f"seeds {seeds.start}-{seeds.stop - 1} ({len(seeds)} per row)")
     print(f"{'shape':<24} {'history':>7} {'catch':>7} {'legit blocked':>14} {'calls':>12} {'seeds hit':>9}")
     for (name, history), row in table.items():
