@@ -19,7 +19,7 @@ UNBLOCK_COOLDOWN_DAYS               ops unblock keeps the number off the list th
 
 Renewal (domain/renewal.py; a block is renewed when one signal since its last decision reaches its bar):
 RENEW_REPORT_DAYS       new reports count within this many days (default 14)
-RENEW_CALL_DAYS         suspicious calls, from the number or its neighbours, within this many days (default 7)
+RENEW_CALL_DAYS         suspicious calls from the number, and its neighbours' reports, within this many days (default 7)
 RENEW_MIN_REPORTS       distinct new reports needed (default 1)
 RENEW_MIN_CALLS         suspicious calls from the blocked number(s) needed (default 1)
 RENEW_MIN_PREFIX_MATES  distinct neighbouring numbers (same exchange, outside the block) reported (default 2)
