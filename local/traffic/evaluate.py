@@ -40,7 +40,7 @@ from spam_blocker.domain.evidence import (
     from_epoch,
     merge,
 )
-from spam_blocker.domain.renewal import RenewalPolicy, assess, evidence_exchanges
+from spam_blocker.domain.renewal import RenewalPolicy, assess, evidence_exchanges, renewal_beside
 from spam_blocker.domain.scoring import DEFAULT_POLICY, Decision, Policy, covering_keys, decide, lifts_blocks
 
 from local.traffic.generator import Scenario
@@ -121,19 +121,13 @@ def own_lists(scenario: Scenario, allow: Iterable[ListEntry] = ()) -> ProtectedL
     return ProtectedLists.of(allow=allow, own=[ListEntry(n, source="own-numbers") for n in scenario.own_numbers])
 
 
-def renewal_for(policy: Policy) -> RenewalPolicy:
-    """The expirer's renewal policy as deployed beside `policy` (its durations follow the scorer's)."""
-    return RenewalPolicy(number_days=policy.number_block_days, prefix_days=policy.prefix_block_days,
-                         short_call_s=policy.short_call_s, long_call_s=policy.long_call_s)
-
-
 def evaluate(scenario: Scenario, policy: Policy = DEFAULT_POLICY, *, lists: ProtectedLists | None = None,
              block_latency: timedelta = timedelta(minutes=1),
              expiry_every: timedelta | None = timedelta(hours=1),
              renewal: RenewalPolicy | None = None) -> Evaluation:
     lists = lists if lists is not None else own_lists(scenario)
     latency = int(block_latency.total_seconds())
-    renewal = renewal if renewal is not None else renewal_for(policy)
+    renewal = renewal if renewal is not None else renewal_beside(policy)
     every = int(expiry_every.total_seconds()) if expiry_every is not None else None
     next_run: int | None = None
     by_exchange: dict[str, dict[str, NumberEvidence]] = {}

@@ -43,7 +43,7 @@ from pydantic import Field, field_validator, model_validator
 from spam_blocker.config import BaseSettings, ZoomSettings
 from spam_blocker.config.policy import PolicyOverrides
 from spam_blocker.domain.rate_plan import PLANS
-from spam_blocker.domain.renewal import RenewalPolicy
+from spam_blocker.domain.renewal import RenewalPolicy, renewal_beside
 
 
 class LimitedZoomSettings(ZoomSettings):
@@ -92,12 +92,12 @@ class ExpirerSettings(BaseSettings, LimitedZoomSettings, PolicyOverrides):
         return known_region(value)
 
     def renewal(self) -> RenewalPolicy:
-        policy = self.policy()
-        return RenewalPolicy(
-            report_days=self.renew_report_days, call_days=self.renew_call_days, min_reports=self.renew_min_reports,
-            min_calls=self.renew_min_calls, min_prefix_mates=self.renew_min_prefix_mates,
-            number_days=self.renew_number_days if self.renew_number_days is not None else policy.number_block_days,
-            prefix_days=self.renew_prefix_days if self.renew_prefix_days is not None else policy.prefix_block_days)
+        durations = {name: value for name, value in (("number_days", self.renew_number_days),
+                                                     ("prefix_days", self.renew_prefix_days)) if value is not None}
+        return renewal_beside(
+            self.policy(), report_days=self.renew_report_days, call_days=self.renew_call_days,
+            min_reports=self.renew_min_reports, min_calls=self.renew_min_calls,
+            min_prefix_mates=self.renew_min_prefix_mates, **durations)
 
     @property
     def unblock_cooldown(self) -> timedelta:

@@ -26,7 +26,7 @@ Renewed blocks last `number_days` / `prefix_days` more, counted from `now`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ from spam_blocker.domain import phone
 from spam_blocker.domain.allowlist import ProtectedLists
 from spam_blocker.domain.block_request import BlockKey
 from spam_blocker.domain.evidence import DAY_S, NumberEvidence, epoch, exchange_of
-from spam_blocker.domain.scoring import DEFAULT_POLICY
+from spam_blocker.domain.scoring import DEFAULT_POLICY, Policy
 
 PREFIX = "prefix"
 MAX_EXCHANGES = 100  # a prefix spanning more exchanges than this is not assessed (never renewed)
@@ -63,6 +63,15 @@ class RenewalPolicy:
 
 
 DEFAULT_RENEWAL = RenewalPolicy()
+
+
+def renewal_beside(policy: Policy, **settings: Any) -> RenewalPolicy:
+    """The renewal policy deployed beside the scorer's `policy`: renewed blocks last as long as its blocks and
+    calls are short or long as it says, unless `settings` (the expirer's own) say otherwise."""
+    return replace(DEFAULT_RENEWAL, **{"number_days": policy.number_block_days,
+                                       "prefix_days": policy.prefix_block_days,
+                                       "short_call_s": policy.short_call_s, "long_call_s": policy.long_call_s,
+                                       **settings})
 
 
 @dataclass(frozen=True)
