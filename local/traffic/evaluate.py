@@ -217,13 +217,17 @@ def _expire(blocks: dict[BlockKey, SimulatedBlock], ended: list[SimulatedBlock],
 def _run_expirer(blocks: dict[BlockKey, SimulatedBlock], ended: list[SimulatedBlock],
                  by_exchange: dict[str, dict[str, NumberEvidence]], lists: ProtectedLists, now: int,
                  renewal: RenewalPolicy) -> None:
-    """One scheduled expirer run at `now`: each due block is renewed on fresh evidence or taken out."""
+    """One scheduled expirer run at `now`: each due block is renewed on fresh evidence or taken out (the
+    blocks of one exchange share its view, as the expirer shares one Query per exchange)."""
+    views: dict[tuple[str, ...], dict[str, NumberEvidence]] = {}
     for key, block in list(blocks.items()):
         if block.expires_at > now:
             continue
-        view: dict[str, NumberEvidence] = {}
-        for exchange in evidence_exchanges(key):
-            view.update(by_exchange.get(exchange, {}))
+        exchanges = evidence_exchanges(key)
+        view = views.get(exchanges)
+        if view is None:
+            view = views[exchanges] = {number: evidence for exchange in exchanges
+                                       for number, evidence in by_exchange.get(exchange, {}).items()}
         verdict = assess(key, from_epoch(block.decided_at), view, lists, from_epoch(now), renewal)
         if verdict.renew and verdict.expires_at is not None:
             block.expires_at, block.decided_at = epoch(verdict.expires_at), now
