@@ -161,20 +161,17 @@ def assess(key: BlockKey, decided_at: datetime | None, view: Mapping[str, Number
     calls = 0
     mates: set[str] = set()
     for number, evidence in sorted(view.items()):
-        inside = _covers(key, number)
-        if inside:
-            legit = _legitimate_since(evidence, since_s, now_s, policy)
-            if legit:
-                return Verdict(False, f"not renewed: {legit} ({number}) since {since_text}",
-                               signals={"veto": "legitimate", "number": number})
+        if not _covers(key, number):
+            if any(call_from < t <= now_s for _, t in evidence.reports):
+                mates.add(number)
+            continue
+        legit = _legitimate_since(evidence, since_s, now_s, policy)
+        if legit:
+            return Verdict(False, f"not renewed: {legit} ({number}) since {since_text}",
+                           signals={"veto": "legitimate", "number": number})
         new_reporters = {r for r, t in evidence.reports if report_from < t <= now_s}
-        suspicious_calls = [c for c in evidence.calls
-                            if call_from < c.at <= now_s and _short(c.duration, c.answered, policy)]
-        if inside:
-            reporters |= {f"{number}|{r}" for r in new_reporters} if key.match_type == PREFIX else new_reporters
-            calls += len(suspicious_calls)
-        elif any(call_from < t <= now_s for _, t in evidence.reports):
-            mates.add(number)
+        reporters |= {f"{number}|{r}" for r in new_reporters} if key.match_type == PREFIX else new_reporters
+        calls += sum(1 for c in evidence.calls if call_from < c.at <= now_s and _short(c.duration, c.answered, policy))
 
     signals = {"new_reports": len(reporters), "recent_calls": calls, "prefix_mates": len(mates),
                "since": iso(decided_at) if decided_at is not None else None}
