@@ -6,6 +6,10 @@ batch response does not list as failed (nothing when the handler raises), leaves
 reappear after their visibility timeout (or whatever ChangeMessageVisibility the handler set), and
 lets the queue's redrive policy move them to the DLQ after maxReceiveCount receives. Several
 pollers may run concurrently, as Lambda scales out up to MaximumConcurrency.
+
+A `gate` (a threading.Event) holds the pollers while it is clear: the runner's ordered replay closes it
+while it sends a chunk, so that one batch holds the whole chunk. `nudge()` wakes idle pollers at once
+(instead of after their back-off), and `busy` counts the poll cycles under way.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ class EventSourceMapping:
     def __init__(self, *, sqs: Any, queue_url: str, handler: Handler, function_name: str,
                  batch_size: int = 10, pollers: int = 1, function_timeout_s: float = 30.0,
                  region: str = "us-east-1", idle_sleep_s: float = 0.01, max_idle_sleep_s: float = 0.2,
-                 on_batch: Callable[[int, int], None] | None = None) -> None:
+                 on_batch: Callable[[int, int], None] | None = None, gate: threading.Event | None = None) -> None:
         self._sqs = sqs
         self.queue_url = queue_url
         self._handler = handler
@@ -109,9 +113,33 @@ class EventSourceMapping:
         self._on_batch = on_batch
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.stats = MappingStats()
+        self._gate = gate
+        self._wake = threading.Event()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+
+    @property
+    def busy(self) -> int:
+        """Poll cycles under way: receiving, in the handler, or deleting."""
+        return self._busy
+
+    def nudge(self) -> None:
+        """Wake the idle pollers now: there is work (or the gate opened)."""
+        self._wake.set()
 
     def poll_once(self) -> int:
         """One receive + invoke + delete cycle. Returns how many records were handled."""
+        if self._gate is not None and not self._gate.is_set():
+            return 0
+        with self._busy_lock:
+            self._busy += 1
+        try:
+            return self._poll()
+        finally:
+            with self._busy_lock:
+                self._busy -= 1
+
+    def _poll(self) -> int:
         messages: list[dict[str, Any]] = []
         # Like Lambda's poller, gather up to batch_size (which may exceed SQS's 10 per receive) from
         # several receives, and invoke with what is there once the queue has no more to give.
@@ -189,7 +217,10 @@ class EventSourceMapping:
                     stop.set()
                     return
                 # An empty receive is not free: back off while idle, as Lambda's pollers do.
-                time.sleep(idle)
+                if self._wake.wait(idle):
+                    self._wake.clear()
+                    idle = self._idle_sleep_s
+                    continue
                 idle = min(self._max_idle_sleep_s, max(idle * 2, 0.005))
 
         threads = [threading.Thread(target=poller, name=f"{self.function_name}-poller-{i}", daemon=True)

@@ -49,7 +49,13 @@ class RunOptions:
     expire_at: datetime | None = None
     dry_run: bool = False
     region: str = "US"
-    scorer_pollers: int = 2
+    # Ordered (the default for a file): the file is fed one scorer batch at a time, each sent only once the
+    # one before is scored and its block requests handled, as live traffic meets the pipeline (a call
+    # arrives long after the block an earlier call led to). Same file, same decisions. Parallel: the
+    # feeder runs ahead and the pollers take what they find, as Lambda scales out: faster, but which
+    # events share a batch, and what is blocked when a later event is scored, depend on thread timing.
+    ordered: bool = True
+    scorer_pollers: int = 2  # parallel only: an ordered replay has one batch in flight
     blocker_pollers: int = 4
     scorer_batch_size: int = 50  # as template.yaml's event source mapping
     blocker_idle_limit_s: float = 120.0  # once all is scored: how long deferred block requests are waited for
@@ -139,10 +145,14 @@ class RunSummary:
 
 
 class _Feeder:
-    """Streams valid lines into IngestQueue in bounded chunks as the scorer drains it."""
+    """Streams valid lines into IngestQueue: in bounded chunks as the scorer drains it, or (ordered) one
+    chunk of `chunk` events at a time, each once `settle()` returns, with the scorer's gate closed while
+    the chunk is sent so that one batch holds it all."""
 
     def __init__(self, lines: Iterator[Line], queue: SqsQueue, depth: Callable[[], int], region: str,
-                 max_depth: int, summary: RunSummary, on_progress: Callable[[int], None]) -> None:
+                 max_depth: int, summary: RunSummary, on_progress: Callable[[int], None], *,
+                 chunk: int = 0, settle: Callable[[], None] | None = None, gate: threading.Event | None = None,
+                 opened: Callable[[], None] = lambda: None) -> None:
         self._lines = lines
         self._queue = queue
         self._depth = depth
@@ -150,10 +160,15 @@ class _Feeder:
         self._max_depth = max_depth
         self._summary = summary
         self._on_progress = on_progress
+        self._chunk = chunk
+        self._settle = settle
+        self._gate = gate
+        self._opened = opened
         self.done = threading.Event()
         self.stop = threading.Event()
         self.error: BaseException | None = None
         self._sent_batches = 0
+        self._in_chunk = 0
 
     def run(self) -> None:
         try:
@@ -170,23 +185,82 @@ class _Feeder:
                     batch, batch_bytes = [], 0
                 batch.append(line.text)
                 batch_bytes += size
-                if len(batch) == 10:
+                if len(batch) == 10 or (self._settle is not None and self._in_chunk + len(batch) == self._chunk):
                     self._send(batch)
                     batch, batch_bytes = [], 0
                 self._on_progress(self._summary.events_read)
             if batch:
                 self._send(batch)
+            self._open()
         except BaseException as exc:  # surfaced by the runner after the pollers stop
             self.error = exc
+            self._open()
         finally:
             self.done.set()
 
     def _send(self, bodies: list[str]) -> None:
+        if self._settle is not None:
+            if self._in_chunk == 0:  # a new chunk: once the last one is scored and blocked, behind a closed gate
+                self._settle()
+                if self._gate is not None:
+                    self._gate.clear()
+            self._queue.send_many(bodies)
+            self._in_chunk += len(bodies)
+            if self._in_chunk >= self._chunk:
+                self._open()
+            return
         self._sent_batches += 1
         if self._sent_batches % 3 == 0:  # a depth check costs a pass over the queue in moto: not every batch
             while self._depth() >= self._max_depth and not self.stop.is_set():
                 time.sleep(0.01)
         self._queue.send_many(bodies)  # failed entries retried; QueueSendError if some never go
+
+    def _open(self) -> None:
+        self._in_chunk = 0
+        if self._gate is not None and not self._gate.is_set():
+            self._gate.set()
+            self._opened()
+
+
+class _Settler:
+    """Waits until the last chunk is scored and the block requests it led to are handled (ordered replay).
+
+    A message that is neither visible nor being handled has been deferred (Zoom's limits) or failed and
+    waits for its visibility timeout: those are waited for while anything moves, for at most
+    ORDERED_DEFERRAL_WAIT_S without progress; then the replay goes on without them (a daily limit would
+    hold it for hours) and waits for them again only when more are deferred."""
+
+    def __init__(self, maps: tuple[EventSourceMapping, EventSourceMapping], stop: threading.Event,
+                 moved: threading.Event, *, patience_s: float | None = None) -> None:
+        self._maps = maps
+        self._stop = stop
+        self._moved = moved
+        self._patience_s = ORDERED_DEFERRAL_WAIT_S if patience_s is None else patience_s
+        self._stuck = 0  # deferred messages the replay went on without
+        self.gave_up = 0  # times it did
+
+    def __call__(self) -> None:
+        since = time.monotonic()
+        handled = self._handled()
+        while not self._stop.is_set():
+            backlogs = [m.backlog() for m in self._maps]
+            busy = any(m.busy for m in self._maps) or any(b["visible"] for b in backlogs)
+            waiting = sum(b["in_flight"] + b["delayed"] for b in backlogs)
+            if not busy:
+                if waiting <= self._stuck:
+                    self._stuck = waiting
+                    return
+                if time.monotonic() - since > self._patience_s:
+                    self._stuck = waiting
+                    self.gave_up += 1
+                    return
+            self._moved.wait(0.05)
+            self._moved.clear()
+            if self._handled() != handled:
+                since, handled = time.monotonic(), self._handled()
+
+    def _handled(self) -> int:
+        return sum(m.stats.records for m in self._maps)
 
 
 IGNORED = "ignored"
@@ -200,6 +274,7 @@ LOCAL_RATE_LIMIT_MARGIN_S = "0.1"  # the deployed default is 0.05 (RATE_LIMIT_MA
 EXPIRE_STALLED_ROUNDS = 5  # --expire-at: expirer invocations in a row that expire nothing before giving up
 EXPIRE_MAX_WAIT_S = 60.0  # ... or a resume_at further away than this (a daily limit)
 EXPIRE_RETRY_PAUSE_S = 0.5
+ORDERED_DEFERRAL_WAIT_S = 5.0  # ordered replay: how long deferred messages hold the next chunk without progress
 
 
 def validate_line(text: str, region: str) -> str | None:
@@ -245,6 +320,9 @@ class Pipeline:
         self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
         self._would_block: dict[tuple[str, str, str], dict[str, Any]] = {}  # a dry run's block requests
         self._adopted_at: datetime | None = None
+        self._gate = threading.Event()  # the scorer's pollers run while it is set (ordered replay: not while feeding)
+        self._gate.set()
+        self._moved = threading.Event()  # a batch was handled, by either function
 
     # -- set-up -----------------------------------------------------------------------------------------
 
@@ -490,14 +568,21 @@ class Pipeline:
                         on_block(record.get("body", ""))
             return blocker.lambda_handler(event, context)
 
+        def scored(records: int, failed: int) -> None:
+            self._moved.set()
+            blocker_map.nudge()  # its block requests are on BlockQueue now
+
+        ordered = self.options.ordered and self.options.events is not None
         scorer_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["ingest"],
                                         handler=scorer.lambda_handler, function_name="scorer",
-                                        pollers=self.options.scorer_pollers,
-                                        batch_size=self.options.scorer_batch_size)
+                                        pollers=1 if ordered else self.options.scorer_pollers,
+                                        batch_size=self.options.scorer_batch_size, on_batch=scored,
+                                        gate=self._gate if ordered else None)
         blocker_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["block"],
                                          handler=blocker_handler, function_name="blocker",
                                          pollers=self.options.blocker_pollers,
-                                         batch_size=self.options.blocker_batch_size)
+                                         batch_size=self.options.blocker_batch_size,
+                                         on_batch=lambda records, failed: self._moved.set())
         self._maps = (scorer_map, blocker_map)
         return scorer_map, blocker_map, requested, unblocks
 
@@ -578,10 +663,14 @@ class Pipeline:
         assert self.options.events is not None
         progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
         scorer_map, blocker_map, requested, unblocks = self._mappings(resources)
+        settler = (_Settler((scorer_map, blocker_map), settling_stop := threading.Event(), self._moved)
+                   if self.options.ordered else None)
         feeder = _Feeder(iter_lines(self.options.events), SqsQueue(resources.sqs, resources.queues["ingest"]),
                          lambda: scorer_map.backlog()["visible"], self.options.region,
                          self.options.max_queue_depth, self.summary,
-                         lambda n: progress.update(n, self._progress_detail()))
+                         lambda n: progress.update(n, self._progress_detail()),
+                         chunk=self.options.scorer_batch_size, settle=settler, gate=self._gate,
+                         opened=scorer_map.nudge)
         threads, scorer_done, scorer_stop, blocker_stop = _drain_threads(scorer_map, blocker_map, feeder.done.is_set)
         threads.insert(0, threading.Thread(target=feeder.run, name="feeder", daemon=True))
         for thread in threads:
@@ -589,6 +678,8 @@ class Pipeline:
         try:
             self._wait(threads, scorer_done, blocker_map, blocker_stop)
         except KeyboardInterrupt:
+            if settler is not None:
+                settling_stop.set()
             scorer_stop.set()
             blocker_stop.set()
             feeder.stop.set()
@@ -600,6 +691,11 @@ class Pipeline:
         progress.finish(self.summary.events_read, self._progress_detail())
         if feeder.error is not None:
             raise feeder.error
+        if settler is not None and settler.gave_up:
+            print(f"spam-blocker run: {settler.gave_up} time(s) a chunk of events went ahead while block requests "
+                  f"were still deferred by Zoom's rate limits (after {ORDERED_DEFERRAL_WAIT_S:g} s without "
+                  "progress): a later event may have been scored before the block an earlier one led to",
+                  file=self.log, flush=True)
         self.summary.blocks_requested = len(requested)
         self.summary.unblocks_requested = len(unblocks)
 

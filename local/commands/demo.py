@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         options = RunOptions(events=events, own_numbers=own, progress=True, total_events=len(scenario))
         summary = Pipeline(options, access).run()
         print(render_summary(summary))
-        entries = emulator.entries()
+        entries = sorted(emulator.entries(), key=lambda e: (e["match_type"] != "phoneNumber", e["phone_number"]))
         print()
         print(f"Zoom's blocked list now holds {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}:")
         for entry in entries[:SHOW_ENTRIES]:

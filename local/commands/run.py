@@ -35,6 +35,10 @@ def register(subparsers: Any) -> None:
                         help="default region for numbers without a country code (default US)")
     parser.add_argument("--plan", default=os.environ.get("ZOOM_PLAN", "pro"), choices=["pro", "business"],
                         help="Zoom plan whose rate limits the blocker respects (and the emulator enforces)")
+    parser.add_argument("--parallel", action="store_true",
+                        help="feed and score as fast as the pollers go, as Lambda scales out (faster on big files; "
+                             "which events share a batch, and so some decisions, then depend on thread timing). "
+                             "Default: ordered, one scorer batch at a time once the last one's blocks are handled")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
@@ -88,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         options = RunOptions(events=args.events, allowlist=args.allowlist, own_numbers=args.own_numbers,
                              expire_at=parse_expire_at(args.expire_at), dry_run=args.dry_run,
-                             region=parse_region(args.region), progress=not args.quiet,
+                             region=parse_region(args.region), progress=not args.quiet, ordered=not args.parallel,
                              blocker_idle_limit_s=parse_seconds("RUN_MAX_DEFERRED_WAIT_S", 120.0))
         if args.summary_json is not None:
             check_writable(args.summary_json)

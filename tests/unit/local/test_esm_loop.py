@@ -87,3 +87,46 @@ def test_batches_respect_batch_size_and_many_pollers_process_each_message_once(q
                        idle_sleep_s=0).run_until_drained()
     assert max(sizes) <= 7
     assert sorted(seen, key=int) == [str(i) for i in range(95)]
+
+
+def test_a_closed_gate_holds_the_pollers_and_an_open_one_lets_them_take_everything(queues):
+    sqs, url, _ = queues
+    _send(sqs, url, ["a", "b", "c"])
+    batches = []
+    gate = threading.Event()
+
+    def handler(event, context):
+        batches.append([r["body"] for r in event["Records"]])
+        return {"batchItemFailures": []}
+
+    mapping = EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="w", batch_size=10,
+                                 idle_sleep_s=0, gate=gate)
+    assert mapping.poll_once() == 0 and batches == []
+    assert mapping.backlog()["visible"] == 3  # nothing was received: the messages wait, visible
+    gate.set()
+    assert mapping.poll_once() == 3 and batches == [["a", "b", "c"]]
+    assert mapping.busy == 0
+
+
+def test_a_nudge_wakes_an_idle_poller_before_its_back_off_ends(queues):
+    sqs, url, _ = queues
+    handled = threading.Event()
+
+    def handler(event, context):
+        handled.set()
+        return {"batchItemFailures": []}
+
+    mapping = EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="w",
+                                 idle_sleep_s=60, max_idle_sleep_s=60)
+    stop = threading.Event()
+    thread = threading.Thread(target=mapping.run_until_drained, kwargs={"upstream_done": lambda: False, "stop": stop})
+    thread.start()
+    try:
+        _send(sqs, url, ["late"])
+        mapping.nudge()  # without it the poller would sleep its 60 s back-off first
+        assert handled.wait(10)
+    finally:
+        stop.set()
+        mapping.nudge()
+        thread.join(10)
+    assert not thread.is_alive()
