@@ -59,6 +59,7 @@ class RunOptions:
     blocker_pollers: int = 4
     scorer_batch_size: int = 50  # as template.yaml's event source mapping
     blocker_idle_limit_s: float = 120.0  # once all is scored: how long deferred block requests are waited for
+    ordered_wait_s: float = 5.0  # ordered: how long deferred messages hold the next batch without progress
     blocker_batch_size: int = 10
     max_queue_depth: int = 150  # moto's SQS slows down as a queue grows: feed in bounded chunks
     progress: bool = True
@@ -226,18 +227,18 @@ class _Settler:
     """Waits until the last chunk is scored and the block requests it led to are handled (ordered replay).
 
     A message that is neither visible nor being handled has been deferred (Zoom's limits) or failed and
-    waits for its visibility timeout: those are waited for while anything moves, for at most
-    ORDERED_DEFERRAL_WAIT_S without progress; then the replay goes on without them (a daily limit would
-    hold it for hours) and waits for them again only when more are deferred."""
+    waits for its visibility timeout. Those are waited for while anything moves. After `patience_s`
+    (RunOptions.ordered_wait_s) without progress - a daily limit, a long Retry-After, which would hold the
+    replay for hours - the replay goes on without them, and from then on waits only for the batches being
+    handled: the run says so at the end (`gave_up_at`)."""
 
     def __init__(self, maps: tuple[EventSourceMapping, EventSourceMapping], stop: threading.Event,
-                 moved: threading.Event, *, patience_s: float | None = None) -> None:
+                 moved: threading.Event, *, patience_s: float) -> None:
         self._maps = maps
         self._stop = stop
         self._moved = moved
-        self._patience_s = ORDERED_DEFERRAL_WAIT_S if patience_s is None else patience_s
-        self._stuck = 0  # deferred messages the replay went on without
-        self.gave_up = 0  # times it did
+        self._patience_s = patience_s
+        self.gave_up_with: int | None = None  # messages still waiting when it stopped waiting for them
 
     def __call__(self) -> None:
         since = time.monotonic()
@@ -247,12 +248,10 @@ class _Settler:
             busy = any(m.busy for m in self._maps) or any(b["visible"] for b in backlogs)
             waiting = sum(b["in_flight"] + b["delayed"] for b in backlogs)
             if not busy:
-                if waiting <= self._stuck:
-                    self._stuck = waiting
+                if not waiting or self.gave_up_with is not None:
                     return
                 if time.monotonic() - since > self._patience_s:
-                    self._stuck = waiting
-                    self.gave_up += 1
+                    self.gave_up_with = waiting
                     return
             self._moved.wait(0.05)
             self._moved.clear()
@@ -274,7 +273,6 @@ LOCAL_RATE_LIMIT_MARGIN_S = "0.1"  # the deployed default is 0.05 (RATE_LIMIT_MA
 EXPIRE_STALLED_ROUNDS = 5  # --expire-at: expirer invocations in a row that expire nothing before giving up
 EXPIRE_MAX_WAIT_S = 60.0  # ... or a resume_at further away than this (a daily limit)
 EXPIRE_RETRY_PAUSE_S = 0.5
-ORDERED_DEFERRAL_WAIT_S = 5.0  # ordered replay: how long deferred messages hold the next chunk without progress
 
 
 def validate_line(text: str, region: str) -> str | None:
@@ -663,8 +661,8 @@ class Pipeline:
         assert self.options.events is not None
         progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
         scorer_map, blocker_map, requested, unblocks = self._mappings(resources)
-        settler = (_Settler((scorer_map, blocker_map), settling_stop := threading.Event(), self._moved)
-                   if self.options.ordered else None)
+        settler = (_Settler((scorer_map, blocker_map), settling_stop := threading.Event(), self._moved,
+                            patience_s=self.options.ordered_wait_s) if self.options.ordered else None)
         feeder = _Feeder(iter_lines(self.options.events), SqsQueue(resources.sqs, resources.queues["ingest"]),
                          lambda: scorer_map.backlog()["visible"], self.options.region,
                          self.options.max_queue_depth, self.summary,
@@ -691,11 +689,11 @@ class Pipeline:
         progress.finish(self.summary.events_read, self._progress_detail())
         if feeder.error is not None:
             raise feeder.error
-        if settler is not None and settler.gave_up:
-            print(f"spam-blocker run: {settler.gave_up} time(s) a chunk of events went ahead while block requests "
-                  f"were still deferred by Zoom's rate limits (after {ORDERED_DEFERRAL_WAIT_S:g} s without "
-                  "progress): a later event may have been scored before the block an earlier one led to",
-                  file=self.log, flush=True)
+        if settler is not None and settler.gave_up_with is not None:
+            print(f"spam-blocker run: {settler.gave_up_with} message(s) waited to come back without progress for "
+                  f"{self.options.ordered_wait_s:g} s (block requests deferred by Zoom's rate limits, or a failed "
+                  "batch to be retried); the replay went on without waiting for such messages from then on, so a "
+                  "later event may have been scored before what an earlier one led to", file=self.log, flush=True)
         self.summary.blocks_requested = len(requested)
         self.summary.unblocks_requested = len(unblocks)
 

@@ -202,3 +202,17 @@ def test_block_requests_deferred_to_zoom_s_daily_reset_end_the_run_instead_of_ho
     assert summary.blocks_created == 0 and summary.blocks_deferred == 3
     assert summary.zoom_429s == 1  # the first daily 429 is recorded; the others wait for the reset, unsent
     assert "3 block request(s) still deferred" in log.getvalue()
+
+
+def test_an_ordered_run_goes_on_without_requests_deferred_to_the_daily_reset_and_says_so(tmp_path):
+    emulator = ZoomEmulator(plan="pro", seed=4)
+    emulator.faults.inject("429", route="POST /phone/blocked_list", limit_type="Daily-limit", count=50)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:3] for b in reported_twice(n)) + "\n")
+    log = io.StringIO()
+
+    # batches of two events: each number's two reports, then the next number's, once the last is settled
+    summary = run(emulator, events, log, blocker_idle_limit_s=1.0, scorer_batch_size=2, ordered_wait_s=0.3)
+
+    assert summary.blocks_created == 0 and summary.blocks_deferred == 3
+    assert "1 message(s) waited to come back without progress for 0.3 s" in log.getvalue()

@@ -60,19 +60,17 @@ class FakeMap:
 def test_settling_returns_at_once_when_nothing_is_queued_or_handled():
     settler = _Settler((FakeMap(), FakeMap()), threading.Event(), threading.Event(), patience_s=60)
     settler()
-    assert settler.gave_up == 0
+    assert settler.gave_up_with is None
 
 
-def test_deferred_requests_that_do_not_move_are_waited_for_once_then_only_new_ones_hold_the_replay():
-    scorer, blocker = FakeMap(), FakeMap(in_flight=2)  # two block requests deferred by Zoom's limits
+def test_once_deferred_requests_stop_moving_the_replay_no_longer_waits_for_deferred_ones():
+    scorer, blocker = FakeMap(), FakeMap(in_flight=2)  # two block requests deferred to Zoom's daily reset
     settler = _Settler((scorer, blocker), threading.Event(), threading.Event(), patience_s=0)
     settler()
-    assert settler.gave_up == 1
-    settler()  # the same two, still deferred: no second wait
-    assert settler.gave_up == 1
-    blocker.counts["in_flight"] = 3  # one more deferred
+    assert settler.gave_up_with == 2
+    blocker.counts["in_flight"] = 3  # one more deferred: not waited for
     settler()
-    assert settler.gave_up == 2
+    assert settler.gave_up_with == 2
 
 
 class BusyFor(FakeMap):
@@ -96,4 +94,4 @@ def test_settling_waits_while_a_batch_is_being_handled_however_short_its_patienc
     scorer = BusyFor(3, moved)
     settler = _Settler((scorer, FakeMap()), threading.Event(), moved, patience_s=0)
     settler()
-    assert scorer.looks == 0 and settler.gave_up == 0
+    assert scorer.looks == 0 and settler.gave_up_with is None
