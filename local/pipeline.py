@@ -785,7 +785,7 @@ class Pipeline:
             return
         self._would_block[key] = {"match_type": key[0], "phone_number": key[1], "block_type": key[2],
                                   "state": "would_block", "zoom_id": None, "reason": data.get("reason", ""),
-                                  "failure_reason": None, "expires_at": data.get("expires_at")}
+                                  "failure_reason": None, "expires_at": data.get("expires_at"), "ended_reason": None}
 
     def _describe_blocks(self, resources: LocalResources) -> None:
         from spam_blocker.adapters.dynamo_blocks import from_item
@@ -799,6 +799,7 @@ class Pipeline:
                 "block_type": record.key.block_type, "state": str(record.state), "zoom_id": record.zoom_id,
                 "reason": record.reason, "failure_reason": record.failure_reason,
                 "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
+                "ended_reason": record.ended_reason,
             })
         known = {(b["match_type"], b["phone_number"], b["block_type"]) for b in self.summary.blocks}
         self.summary.blocks += [b for key, b in self._would_block.items() if key not in known]

@@ -60,6 +60,8 @@ def render_summary(s: RunSummary) -> str:
         why = first.get("failure_reason") if first["state"] == "failed" else first.get("reason")
         if why:
             out.append(f"      why: {why}")
+        if first["state"] in ("removed", "expired") and first.get("ended_reason"):
+            out.append(f"      ended: {first['ended_reason']}")
     if s.not_blocked:
         out.append("")
         out.append(f"Deliberately not blocked ({len(s.not_blocked)}):")

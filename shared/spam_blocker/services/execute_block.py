@@ -358,7 +358,7 @@ class ExecuteBlock:
             if record.state is BlockState.PENDING:
                 return self._cancel(record, request)
         if record.state is BlockState.ACTIVE:
-            ended = f"unblocked: {request.reason}" if request.reason else "unblocked"
+            ended = f"unblocked: {request.reason.removeprefix('unblock: ')}" if request.reason else "unblocked"
             return self._remover.remove(record, to_state=BlockState.REMOVED, ended_reason=ended, permits=permits,
                                         cooldown_until=request.cooldown_until)
         if record.state is BlockState.PENDING:

@@ -142,3 +142,10 @@ def test_retirement_without_permits_is_finished_by_a_later_delivery(world):
     again = world.run(request("1907555"))
     assert again.result is Result.ALREADY_BLOCKED and again.retired == 2 and again.settled
     assert [e["comment"].startswith(ZOOM_TAG) for e in world.zoom.entries()] == [True]
+
+
+def test_the_ended_reason_does_not_repeat_the_scorers_unblock_prefix(world):
+    world.run(request())
+    world.run(request(NUMBER, action="unblock", reason="unblock: watch +19075550123: a legitimate caller",
+                      cooldown_until=COOLDOWN))
+    assert world.store[KEY].ended_reason == "unblocked: watch +19075550123: a legitimate caller"

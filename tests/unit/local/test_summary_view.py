@@ -19,3 +19,11 @@ def test_a_range_refused_by_the_blockers_check_reads_as_a_safety_rail_not_a_fail
 def test_a_block_zoom_refused_still_reads_failed():
     text = render_summary(RunSummary(blocks=[_block("failed", failure_reason="Zoom refused the entry: 400")]))
     assert "FAILED" in text and "why: Zoom refused the entry" in text
+
+
+def test_a_block_lifted_during_the_run_says_why_it_ended():
+    lifted = _block("removed", ended_reason="unblocked: +12127344580 is a legitimate caller (an employee called it)")
+    text = render_summary(RunSummary(blocks=[lifted, _block("active", phone_number="1907555", reason="block range 1907555")]))
+    assert "1212734*         removed" in text
+    assert "ended: unblocked: +12127344580 is a legitimate caller" in text
+    assert text.count("ended:") == 1  # an active block has not ended
