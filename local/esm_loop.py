@@ -7,9 +7,10 @@ reappear after their visibility timeout (or whatever ChangeMessageVisibility the
 lets the queue's redrive policy move them to the DLQ after maxReceiveCount receives. Several
 pollers may run concurrently, as Lambda scales out up to MaximumConcurrency.
 
-A `gate` (a threading.Event) holds the pollers while it is clear: the runner's ordered replay closes it
-while it sends a chunk, so that one batch holds the whole chunk. `nudge()` wakes idle pollers at once
-(instead of after their back-off), and `busy` counts the poll cycles under way.
+`hold()` keeps the pollers from starting a poll cycle (and waits for those under way) until `release()`:
+the runner's ordered replay holds them while it sends a chunk, so that one batch holds the whole chunk.
+`nudge()` wakes idle pollers at once (instead of after their back-off), and `busy` counts the poll cycles
+under way.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class EventSourceMapping:
     def __init__(self, *, sqs: Any, queue_url: str, handler: Handler, function_name: str,
                  batch_size: int = 10, pollers: int = 1, function_timeout_s: float = 30.0,
                  region: str = "us-east-1", idle_sleep_s: float = 0.01, max_idle_sleep_s: float = 0.2,
-                 on_batch: Callable[[int, int], None] | None = None, gate: threading.Event | None = None) -> None:
+                 on_batch: Callable[[int, int], None] | None = None) -> None:
         self._sqs = sqs
         self.queue_url = queue_url
         self._handler = handler
@@ -113,10 +114,10 @@ class EventSourceMapping:
         self._on_batch = on_batch
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.stats = MappingStats()
-        self._gate = gate
         self._wake = threading.Event()
         self._busy = 0
-        self._busy_lock = threading.Lock()
+        self._held = False
+        self._cycles = threading.Condition()
 
     @property
     def busy(self) -> int:
@@ -124,20 +125,32 @@ class EventSourceMapping:
         return self._busy
 
     def nudge(self) -> None:
-        """Wake the idle pollers now: there is work (or the gate opened)."""
+        """Wake the idle pollers now: there is work (or they were released)."""
         self._wake.set()
 
+    def hold(self) -> None:
+        """No poll cycle starts until `release()`; returns once the cycles under way have ended."""
+        with self._cycles:
+            self._held = True
+            self._cycles.wait_for(lambda: self._busy == 0)
+
+    def release(self) -> None:
+        with self._cycles:
+            self._held = False
+        self.nudge()
+
     def poll_once(self) -> int:
-        """One receive + invoke + delete cycle. Returns how many records were handled."""
-        if self._gate is not None and not self._gate.is_set():
-            return 0
-        with self._busy_lock:
+        """One receive + invoke + delete cycle. Returns how many records were handled (0 while held)."""
+        with self._cycles:
+            if self._held:
+                return 0
             self._busy += 1
         try:
             return self._poll()
         finally:
-            with self._busy_lock:
+            with self._cycles:
                 self._busy -= 1
+                self._cycles.notify_all()
 
     def _poll(self) -> int:
         messages: list[dict[str, Any]] = []

@@ -147,13 +147,13 @@ class RunSummary:
 
 class _Feeder:
     """Streams valid lines into IngestQueue: in bounded chunks as the scorer drains it, or (ordered) one
-    chunk of `chunk` events at a time, each once `settle()` returns, with the scorer's gate closed while
-    the chunk is sent so that one batch holds it all."""
+    chunk of `chunk` events at a time, each once `settle()` returns, with the scorer's pollers held
+    (`hold()` ... `release()`) while the chunk is sent so that one batch holds it all."""
 
     def __init__(self, lines: Iterator[Line], queue: SqsQueue, depth: Callable[[], int], region: str,
                  max_depth: int, summary: RunSummary, on_progress: Callable[[int], None], *,
-                 chunk: int = 0, settle: Callable[[], None] | None = None, gate: threading.Event | None = None,
-                 opened: Callable[[], None] = lambda: None) -> None:
+                 chunk: int = 0, settle: Callable[[], None] | None = None,
+                 hold: Callable[[], None] = lambda: None, release: Callable[[], None] = lambda: None) -> None:
         self._lines = lines
         self._queue = queue
         self._depth = depth
@@ -163,8 +163,9 @@ class _Feeder:
         self._on_progress = on_progress
         self._chunk = chunk
         self._settle = settle
-        self._gate = gate
-        self._opened = opened
+        self._hold = hold
+        self._release = release
+        self._held = False
         self.done = threading.Event()
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -201,10 +202,10 @@ class _Feeder:
 
     def _send(self, bodies: list[str]) -> None:
         if self._settle is not None:
-            if self._in_chunk == 0:  # a new chunk: once the last one is scored and blocked, behind a closed gate
+            if self._in_chunk == 0:  # a new chunk: once the last one is scored and blocked, pollers held
                 self._settle()
-                if self._gate is not None:
-                    self._gate.clear()
+                self._hold()
+                self._held = True
             self._queue.send_many(bodies)
             self._in_chunk += len(bodies)
             if self._in_chunk >= self._chunk:
@@ -218,9 +219,9 @@ class _Feeder:
 
     def _open(self) -> None:
         self._in_chunk = 0
-        if self._gate is not None and not self._gate.is_set():
-            self._gate.set()
-            self._opened()
+        if self._held:
+            self._held = False
+            self._release()
 
 
 class _Settler:
@@ -230,7 +231,7 @@ class _Settler:
     waits for its visibility timeout. Those are waited for while anything moves. After `patience_s`
     (RunOptions.ordered_wait_s) without progress - a daily limit, a long Retry-After, which would hold the
     replay for hours - the replay goes on without them, and from then on waits only for the batches being
-    handled: the run says so at the end (`gave_up_at`)."""
+    handled: the run says so at the end (`gave_up_with`)."""
 
     def __init__(self, maps: tuple[EventSourceMapping, EventSourceMapping], stop: threading.Event,
                  moved: threading.Event, *, patience_s: float) -> None:
@@ -318,8 +319,6 @@ class Pipeline:
         self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
         self._would_block: dict[tuple[str, str, str], dict[str, Any]] = {}  # a dry run's block requests
         self._adopted_at: datetime | None = None
-        self._gate = threading.Event()  # the scorer's pollers run while it is set (ordered replay: not while feeding)
-        self._gate.set()
         self._moved = threading.Event()  # a batch was handled, by either function
 
     # -- set-up -----------------------------------------------------------------------------------------
@@ -570,12 +569,11 @@ class Pipeline:
             self._moved.set()
             blocker_map.nudge()  # its block requests are on BlockQueue now
 
-        ordered = self.options.ordered and self.options.events is not None
+        ordered = self.options.ordered and self.options.events is not None  # a live source is never ordered
         scorer_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["ingest"],
                                         handler=scorer.lambda_handler, function_name="scorer",
                                         pollers=1 if ordered else self.options.scorer_pollers,
-                                        batch_size=self.options.scorer_batch_size, on_batch=scored,
-                                        gate=self._gate if ordered else None)
+                                        batch_size=self.options.scorer_batch_size, on_batch=scored)
         blocker_map = EventSourceMapping(sqs=resources.sqs, queue_url=resources.queues["block"],
                                          handler=blocker_handler, function_name="blocker",
                                          pollers=self.options.blocker_pollers,
@@ -667,8 +665,8 @@ class Pipeline:
                          lambda: scorer_map.backlog()["visible"], self.options.region,
                          self.options.max_queue_depth, self.summary,
                          lambda n: progress.update(n, self._progress_detail()),
-                         chunk=self.options.scorer_batch_size, settle=settler, gate=self._gate,
-                         opened=scorer_map.nudge)
+                         chunk=self.options.scorer_batch_size, settle=settler, hold=scorer_map.hold,
+                         release=scorer_map.release)
         threads, scorer_done, scorer_stop, blocker_stop = _drain_threads(scorer_map, blocker_map, feeder.done.is_set)
         threads.insert(0, threading.Thread(target=feeder.run, name="feeder", daemon=True))
         for thread in threads:

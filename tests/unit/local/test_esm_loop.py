@@ -89,23 +89,47 @@ def test_batches_respect_batch_size_and_many_pollers_process_each_message_once(q
     assert sorted(seen, key=int) == [str(i) for i in range(95)]
 
 
-def test_a_closed_gate_holds_the_pollers_and_an_open_one_lets_them_take_everything(queues):
+def test_held_pollers_take_nothing_and_released_ones_take_everything_in_one_batch(queues):
     sqs, url, _ = queues
-    _send(sqs, url, ["a", "b", "c"])
     batches = []
-    gate = threading.Event()
 
     def handler(event, context):
         batches.append([r["body"] for r in event["Records"]])
         return {"batchItemFailures": []}
 
     mapping = EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="w", batch_size=10,
-                                 idle_sleep_s=0, gate=gate)
+                                 idle_sleep_s=0)
+    mapping.hold()
+    _send(sqs, url, ["a", "b", "c"])
     assert mapping.poll_once() == 0 and batches == []
     assert mapping.backlog()["visible"] == 3  # nothing was received: the messages wait, visible
-    gate.set()
+    mapping.release()
     assert mapping.poll_once() == 3 and batches == [["a", "b", "c"]]
     assert mapping.busy == 0
+
+
+def test_hold_waits_for_the_poll_cycle_under_way(queues):
+    sqs, url, _ = queues
+    _send(sqs, url, ["slow"])
+    entered, finish = threading.Event(), threading.Event()
+
+    def handler(event, context):
+        entered.set()
+        assert finish.wait(10)
+        return {"batchItemFailures": []}
+
+    mapping = EventSourceMapping(sqs=sqs, queue_url=url, handler=handler, function_name="w", idle_sleep_s=0)
+    cycle = threading.Thread(target=mapping.poll_once)
+    cycle.start()
+    assert entered.wait(10) and mapping.busy == 1
+    held = threading.Thread(target=mapping.hold)
+    held.start()
+    held.join(0.05)
+    assert held.is_alive()  # still in the handler: hold() has not returned
+    finish.set()
+    held.join(10)
+    cycle.join(10)
+    assert not held.is_alive() and mapping.busy == 0
 
 
 def test_a_nudge_wakes_an_idle_poller_before_its_back_off_ends(queues):

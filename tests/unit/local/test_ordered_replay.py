@@ -13,38 +13,44 @@ def _event(i: int) -> str:
 
 
 class RecordingQueue:
-    def __init__(self, gate: threading.Event, log: list) -> None:
-        self.gate = gate
+    def __init__(self, log: list) -> None:
         self.log = log
+        self.held = False
 
     def send_many(self, bodies):
-        self.log.append(("send", len(bodies), self.gate.is_set()))
+        self.log.append(("send", len(bodies), "held" if self.held else "POLLING"))
 
 
 def _feed(lines, chunk):
     log: list = []
-    gate = threading.Event()
-    gate.set()
-    feeder = _Feeder(iter(lines), RecordingQueue(gate, log), lambda: 0, "US", 150, RunSummary(), lambda n: None,
-                     chunk=chunk, settle=lambda: log.append(("settle",)), gate=gate,
-                     opened=lambda: log.append(("open",)))
+    queue = RecordingQueue(log)
+
+    def hold():
+        queue.held = True
+
+    def release():
+        queue.held = False
+        log.append(("release",))
+
+    feeder = _Feeder(iter(lines), queue, lambda: 0, "US", 150, RunSummary(), lambda n: None,
+                     chunk=chunk, settle=lambda: log.append(("settle",)), hold=hold, release=release)
     feeder.run()
-    assert feeder.error is None and feeder.done.is_set() and gate.is_set()
+    assert feeder.error is None and feeder.done.is_set() and not queue.held
     return log
 
 
-def test_each_chunk_waits_for_the_last_one_to_settle_and_is_sent_behind_a_closed_gate():
+def test_each_chunk_waits_for_the_last_one_to_settle_and_is_sent_while_the_pollers_are_held():
     lines = [Line(i + 1, _event(i)) for i in range(57)]
     log = _feed(lines, chunk=25)
-    assert log == [("settle",), ("send", 10, False), ("send", 10, False), ("send", 5, False), ("open",),
-                   ("settle",), ("send", 10, False), ("send", 10, False), ("send", 5, False), ("open",),
-                   ("settle",), ("send", 7, False), ("open",)]
+    assert log == [("settle",), ("send", 10, "held"), ("send", 10, "held"), ("send", 5, "held"), ("release",),
+                   ("settle",), ("send", 10, "held"), ("send", 10, "held"), ("send", 5, "held"), ("release",),
+                   ("settle",), ("send", 7, "held"), ("release",)]
 
 
 def test_rejected_lines_do_not_count_toward_a_chunk():
     lines = [Line(1, "not json"), *[Line(i + 2, _event(i)) for i in range(10)], Line(12, "{}")]
     log = _feed(lines, chunk=10)
-    assert log == [("settle",), ("send", 10, False), ("open",)]
+    assert log == [("settle",), ("send", 10, "held"), ("release",)]
 
 
 class FakeMap:
