@@ -22,6 +22,7 @@ class PolicyOverrides(BaseModel):
     call_half_life_days: float | None = Field(default=None, gt=0)
     legit_half_life_days: float | None = Field(default=None, gt=0)
     number_block_score: float | None = Field(default=None, gt=0)
+    pattern_inbound_legit_cap: float | None = Field(default=None, ge=0)
     not_spam_cooldown_days: float | None = Field(default=None, ge=0)
     legit_window_days: float | None = Field(default=None, ge=0)
     range_blocking: bool | None = None

@@ -319,6 +319,7 @@ class NumberSignals:
     last_suspicious: int | None  # latest report or short call
     last_seen: int | None
     last_report: int | None = None  # latest report that still counts
+    inbound_legit_capped: bool = False  # the pattern capped the legitimacy of its answered calls
 
     @property
     def has_spam_evidence(self) -> bool:
@@ -388,13 +389,16 @@ def summarise(evidence: NumberEvidence, now: datetime | int, policy: Policy) -> 
         last_outbound = t if last_outbound is None or t > last_outbound else last_outbound
         last_seen = t if last_seen is None or t > last_seen else last_seen
 
-    legit = (long_w * policy.long_call_legit + medium_w * policy.medium_call_legit
-             + outbound_w * policy.outbound_legit + not_spam_weight * policy.not_spam_legit)
     short_ratio = short_w / total_w if total_w > 0 else 0.0
     short_callee_weight = sum(callee_w.values())
     # The pattern is call behaviour only; what speaks for the number (conversations, employees calling it,
     # not_spam) is subtracted as legitimacy, and makes it a legitimate caller for the range rails.
     pattern = short_callee_weight >= policy.pattern_min_callees and short_ratio >= policy.pattern_min_short_ratio
+    answered_legit = long_w * policy.long_call_legit + medium_w * policy.medium_call_legit
+    capped = pattern and answered_legit > policy.pattern_inbound_legit_cap
+    if capped:
+        answered_legit = policy.pattern_inbound_legit_cap
+    legit = answered_legit + outbound_w * policy.outbound_legit + not_spam_weight * policy.not_spam_legit
     spam_score = report_weight + (policy.pattern_points if pattern else 0.0) - legit
     return NumberSignals(
         number=evidence.number, reporters=tuple(reporters), report_weight=report_weight,
@@ -403,6 +407,7 @@ def summarise(evidence: NumberEvidence, now: datetime | int, policy: Policy) -> 
         long_answered=long_answered, medium_answered=medium_answered, last_long_answered=last_long,
         outbound=outbound, last_outbound=last_outbound, legit_score=legit, pattern=pattern,
         spam_score=spam_score, last_suspicious=last_suspicious, last_seen=last_seen, last_report=last_report,
+        inbound_legit_capped=capped,
     )
 
 

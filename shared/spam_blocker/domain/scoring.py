@@ -82,6 +82,11 @@ class Policy:
     medium_call_legit: float = 0.1
     outbound_legit: float = 2.0
     not_spam_legit: float = 3.0
+    # A number showing the robocall pattern gets at most this much legitimacy from its own answered calls
+    # (one conversation's worth): a robocaller whose dozens of hang-ups reached a live agent a few times is
+    # not a customer, and without the cap those few transfers outweighed two people's reports. What people
+    # do - an employee calling it, not_spam - is never capped.
+    pattern_inbound_legit_cap: float = 0.5
 
     # A single number: score = reports + pattern - legitimacy >= number_block_score, and its reports alone
     # weigh at least number_min_report_weight (one fresh report): two people, or one plus the pattern unless
@@ -149,6 +154,8 @@ class Policy:
             raise ValueError("block durations must be positive")
         if self.short_call_s > self.long_call_s:
             raise ValueError("short_call_s must not exceed long_call_s")
+        if self.pattern_inbound_legit_cap < 0:
+            raise ValueError("pattern_inbound_legit_cap must not be negative")
 
 
 DEFAULT_POLICY = Policy()
@@ -390,7 +397,9 @@ def _describe_number(s: NumberSignals, policy: Policy) -> str:
     if s.not_spam_latest is not None:
         legit.append("not_spam feedback")
     if legit:
-        parts.append(f"legitimacy {s.legit_score:.1f} ({', '.join(legit)})")
+        capped = f", at most {policy.pattern_inbound_legit_cap:g} from answered calls with the robocall pattern" \
+            if s.inbound_legit_capped else ""
+        parts.append(f"legitimacy {s.legit_score:.1f} ({', '.join(legit)}{capped})")
     return "; ".join(parts) if parts else "no evidence"
 
 

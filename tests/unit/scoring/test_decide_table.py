@@ -59,6 +59,14 @@ CASES = [
     Case("a customer reported by mistake twice: conversations outweigh",
          [conversation(ROBO, at(days=-d)) for d in (2, 9, 20, 30, 41)]
          + [report(ROBO, at(), "ext-1"), report(ROBO, at(3), "ext-2")], ROBO, "watch"),
+    Case("two people report a robocaller whose hang-ups reached a live agent a few times",  # legitimacy capped
+         robocalls(ROBO, at(), 30) + [conversation(ROBO, at(40 + 5 * i), EMPLOYEES[i], duration=180)
+                                      for i in range(4)]
+         + [report(ROBO, at(70), "ext-1"), report(ROBO, at(75), "ext-2")], ROBO, "block_number", ROBO),
+    Case("the same calls without the pattern are a customer's, whose conversations count in full",
+         robocalls(ROBO, at(), 12) + [conversation(ROBO, at(40 + 5 * i), EMPLOYEES[i], duration=180)
+                                      for i in range(4)]
+         + [report(ROBO, at(70), "ext-1"), report(ROBO, at(75), "ext-2")], ROBO, "watch"),
     Case("an employee called it back", robocalls(ROBO, at(), 5) + [report(ROBO, at(10), "ext-1"),
                                                                     outbound(ROBO, at(30))], ROBO, "watch"),
     Case("reports a month old have faded", robocalls(ROBO, at(days=-60), 5)
