@@ -18,6 +18,7 @@ from spam_blocker.clock import iso, parse_iso
 
 MatchType = Literal["phoneNumber", "prefix"]
 BlockType = Literal["inbound", "outbound"]
+UNBLOCK_REASON_PREFIX = "unblock: "  # the scorer's unblock requests: "unblock: <the decision's reason>"
 
 
 class BlockKey(NamedTuple):

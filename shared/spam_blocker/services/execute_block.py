@@ -35,7 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from spam_blocker.clock import Clock, iso
-from spam_blocker.domain.block_request import BlockKey, BlockRequest
+from spam_blocker.domain.block_request import UNBLOCK_REASON_PREFIX, BlockKey, BlockRequest
 from spam_blocker.domain.block_state import BlockRecord, BlockState, is_ours, tag_comment
 from spam_blocker.observability import logger, metrics
 from spam_blocker.ports import BlockStateStore, StoreConflict, StoreUnavailable, ZoomPhone
@@ -358,7 +358,8 @@ class ExecuteBlock:
             if record.state is BlockState.PENDING:
                 return self._cancel(record, request)
         if record.state is BlockState.ACTIVE:
-            ended = f"unblocked: {request.reason.removeprefix('unblock: ')}" if request.reason else "unblocked"
+            ended = (f"unblocked: {request.reason.removeprefix(UNBLOCK_REASON_PREFIX)}" if request.reason
+                     else "unblocked")
             return self._remover.remove(record, to_state=BlockState.REMOVED, ended_reason=ended, permits=permits,
                                         cooldown_until=request.cooldown_until)
         if record.state is BlockState.PENDING:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from spam_blocker.clock import Clock, iso
-from spam_blocker.domain.block_request import BlockKey, BlockRequest
+from spam_blocker.domain.block_request import UNBLOCK_REASON_PREFIX, BlockKey, BlockRequest
 from spam_blocker.domain.block_state import BlockRecord, BlockState
 from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
 from spam_blocker.domain.evidence import (
@@ -382,7 +382,7 @@ class ScoringBatch:
                 continue
             requests.append(BlockRequest(
                 action="unblock", cooldown_until=until, match_type=key.match_type, phone_number=key.phone_number,
-                block_type=key.block_type, reason=f"unblock: {decision.reason}"[:REASON_MAX],
+                block_type=key.block_type, reason=f"{UNBLOCK_REASON_PREFIX}{decision.reason}"[:REASON_MAX],
                 evidence={"phone_number": number, **dict(decision.evidence)},
                 expires_at=until or decision.decided_at, decided_at=decision.decided_at,
             ))
