@@ -36,9 +36,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--plan", default=os.environ.get("ZOOM_PLAN", "pro"), choices=["pro", "business"],
                         help="Zoom plan whose rate limits the blocker respects (and the emulator enforces)")
     parser.add_argument("--parallel", action="store_true",
-                        help="feed and score as fast as the pollers go, as Lambda scales out (faster on big files; "
-                             "which events share a batch, and so some decisions, then depend on thread timing). "
-                             "Default: ordered, one scorer batch at a time once the last one's blocks are handled")
+                        help="feed ahead and let two scorer pollers race, as Lambda scales out under a backlog: which "
+                             "events share a batch, and so some decisions, then depend on thread timing (and it is "
+                             "not always faster). Default: ordered, one scorer batch at a time, each once the last "
+                             "one's block requests are handled: the same file makes the same blocks")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     parser.set_defaults(func=run)
 
