@@ -52,7 +52,7 @@ class RunOptions:
     # Ordered (the default for a file): the file is fed one scorer batch at a time, each sent only once the
     # one before is scored and its block requests handled, as live traffic meets the pipeline (a call
     # arrives long after the block an earlier call led to). Same file, same decisions. Parallel: the
-    # feeder runs ahead and the pollers take what they find, as Lambda scales out: faster, but which
+    # feeder runs ahead and the pollers take what they find, as Lambda scales out: sometimes faster, but which
     # events share a batch, and what is blocked when a later event is scored, depend on thread timing.
     ordered: bool = True
     scorer_pollers: int = 2  # parallel only: an ordered replay has one batch in flight
