@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         options = RunOptions(events=args.events, allowlist=args.allowlist, own_numbers=args.own_numbers,
                              expire_at=parse_expire_at(args.expire_at), dry_run=args.dry_run,
                              region=parse_region(args.region), progress=not args.quiet, ordered=not args.parallel,
-                             blocker_idle_limit_s=parse_seconds("RUN_MAX_DEFERRED_WAIT_S", 120.0))
+                             blocker_idle_limit_s=parse_seconds("RUN_MAX_DEFERRED_WAIT_S", 120.0),
+                             ordered_wait_s=parse_seconds("RUN_ORDERED_WAIT_S", 5.0))
         if args.summary_json is not None:
             check_writable(args.summary_json)
         access = from_environment(os.environ)

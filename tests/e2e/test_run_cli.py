@@ -436,6 +436,7 @@ def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     bad_region = run_cli(zoom.env(), "--events", str(files["events"]), "--region", "XX")
     no_folder = run_cli(zoom.env(), "--events", str(files["events"]), "--summary-json",
                         str(files["dir"] / "nowhere" / "s.json"))
+    bad_wait = run_cli({**zoom.env(), "RUN_ORDERED_WAIT_S": "soon"}, "--events", str(files["events"]))
 
     assert missing.returncode == 2 and "missing.jsonl" in missing.stderr
     assert bad_list.returncode == 2 and "bad-allow.txt" in bad_list.stderr and ":2" in bad_list.stderr
@@ -443,4 +444,5 @@ def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     assert bad_time.returncode == 2 and "--expire-at" in bad_time.stderr
     assert bad_region.returncode == 2 and "unknown region 'XX'" in bad_region.stderr
     assert no_folder.returncode == 2 and "nowhere" in no_folder.stderr
+    assert bad_wait.returncode == 2 and "RUN_ORDERED_WAIT_S must be a number of seconds" in bad_wait.stderr
     assert zoom.entries() == []
