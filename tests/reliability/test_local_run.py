@@ -190,12 +190,17 @@ def test_events_too_large_for_sqs_are_rejected_and_large_ones_are_batched_within
     assert ours(emulator) == {("phoneNumber", n): 1 for n in NUMBERS[:5]} and summary.dead_letters == {}
 
 
-def test_block_requests_deferred_to_zoom_s_daily_reset_end_the_run_instead_of_holding_it(tmp_path):
+def _past_the_daily_limit(tmp_path: Path) -> tuple[ZoomEmulator, Path, io.StringIO]:
+    """A Zoom whose daily limit is spent, and three numbers two people report each."""
     emulator = ZoomEmulator(plan="pro", seed=4)
     emulator.faults.inject("429", route="POST /phone/blocked_list", limit_type="Daily-limit", count=50)
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(b for n in NUMBERS[:3] for b in reported_twice(n)) + "\n")
-    log = io.StringIO()
+    return emulator, events, io.StringIO()
+
+
+def test_block_requests_deferred_to_zoom_s_daily_reset_end_the_run_instead_of_holding_it(tmp_path):
+    emulator, events, log = _past_the_daily_limit(tmp_path)
 
     summary = run(emulator, events, log, blocker_idle_limit_s=1.0)
 
@@ -205,11 +210,7 @@ def test_block_requests_deferred_to_zoom_s_daily_reset_end_the_run_instead_of_ho
 
 
 def test_an_ordered_run_goes_on_without_requests_deferred_to_the_daily_reset_and_says_so(tmp_path):
-    emulator = ZoomEmulator(plan="pro", seed=4)
-    emulator.faults.inject("429", route="POST /phone/blocked_list", limit_type="Daily-limit", count=50)
-    events = tmp_path / "events.jsonl"
-    events.write_text("\n".join(b for n in NUMBERS[:3] for b in reported_twice(n)) + "\n")
-    log = io.StringIO()
+    emulator, events, log = _past_the_daily_limit(tmp_path)
 
     # batches of two events: each number's two reports, then the next number's, once the last is settled
     summary = run(emulator, events, log, blocker_idle_limit_s=1.0, scorer_batch_size=2, ordered_wait_s=0.3)
