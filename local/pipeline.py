@@ -377,6 +377,7 @@ class Pipeline:
         for what, path in (("allowlist", self.options.allowlist), ("own-numbers", self.options.own_numbers)):
             if path is not None:
                 check_readable(path, what)
+        self._check_settings()
         zoom = self._zoom_client()
         try:
             self._check_zoom(zoom)
@@ -398,6 +399,19 @@ class Pipeline:
         self.summary.blocks_created = 0 if self.options.dry_run else max(self.counter.created, self._created_in_table)
         self.summary.duration_s = time.monotonic() - started
         return self.summary
+
+    def _check_settings(self) -> None:
+        """The functions' settings from this environment, before any work (local/settings_check.py)."""
+        from local.settings_check import BadSettings, check_function_settings
+
+        placeholders = LocalResources(sqs=None, dynamodb=None, queues={name: f"https://localhost/{name}" for name in
+                                                                       ("ingest", "ingest-dlq", "block", "block-dlq")},
+                                      tables={name: name for name in ("evidence", "blocks", "rate-limit", "deliveries",
+                                                                      "checkpoints")})
+        try:
+            check_function_settings({**os.environ, **self.handler_env(placeholders)})
+        except BadSettings as exc:
+            raise RunFailed(f"{exc} (docs/configuration.md lists every setting)", 2) from None
 
     def _zoom_client(self):
         from spam_blocker.zoom.client import ZoomClient

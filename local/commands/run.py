@@ -64,6 +64,16 @@ def parse_region(value: str) -> str:
         raise InputFileError(f"--region: {exc}") from None
 
 
+def parse_plan(value: str) -> str:
+    """--plan, whose default comes from ZOOM_PLAN (argparse checks only the values typed on the command line)."""
+    from spam_blocker.domain.rate_plan import PLANS
+
+    plan = value.strip().lower()
+    if plan not in PLANS:
+        raise InputFileError(f"--plan / ZOOM_PLAN must be one of {', '.join(PLANS)} (got {value!r})")
+    return plan
+
+
 def parse_seconds(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     try:
@@ -98,13 +108,14 @@ def run(args: argparse.Namespace) -> int:
                              ordered_wait_s=parse_seconds("RUN_ORDERED_WAIT_S", 5.0))
         if args.summary_json is not None:
             check_writable(args.summary_json)
+        plan = parse_plan(args.plan)
         access = from_environment(os.environ)
     except (InputFileError, ZoomConfigError) as exc:
         print(f"spam-blocker run: {exc}", file=sys.stderr)
         return 2
     with ExitStack() as stack:
         if access is None:
-            access = stack.enter_context(own_emulator(args.plan))
+            access = stack.enter_context(own_emulator(plan))
         try:
             summary = Pipeline(options, access).run()
         except InputFileError as exc:

@@ -415,6 +415,20 @@ def test_zoom_problems_stop_the_run_before_any_work(zoom, files, overrides, code
     assert [r for r in zoom.requests() if r["route"].startswith("POST /phone")] == []
 
 
+@pytest.mark.parametrize("overrides, message", [
+    ({"NUMBER_BLOCK_SCORE": "-1"}, "the scorer's settings: NUMBER_BLOCK_SCORE"),
+    ({"PACING_MAX_WAIT_MS": "-1"}, "the blocker's settings: PACING_MAX_WAIT_MS"),
+    ({"RENEW_MIN_REPORTS": "0"}, "the expirer's settings: RENEW_MIN_REPORTS"),
+    ({"ZOOM_PLAN": "bogus"}, "ZOOM_PLAN must be one of pro, business"),
+])
+def test_a_setting_a_function_would_refuse_stops_the_run_before_any_work(zoom, files, overrides, message):
+    result = run_cli(zoom.env(**overrides), "--events", str(files["events"]), timeout=60)
+
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert zoom.requests() == []
+
+
 def test_a_one_off_refusal_of_the_token_request_is_tried_again(zoom, files):
     zoom.http.post("/_emulator/faults", json={"kind": "429", "route": "POST /oauth/token", "count": 1})
     zoom.http.post("/_emulator/faults", json={"kind": "5xx", "route": "POST /oauth/token", "count": 1})

@@ -32,7 +32,8 @@ class BaseSettings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+                f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" if e["loc"] else e["msg"]
+                for e in exc.errors()
             )
             raise SettingsError(f"{cls.__name__}: {problems}") from None
 
