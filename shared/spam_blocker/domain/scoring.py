@@ -48,7 +48,7 @@ from spam_blocker.domain.safety import Refusal, protected_within, refuse_number,
 Action = Literal["block_number", "block_prefix", "watch", "ignore"]
 BLOCK_ACTIONS = ("block_number", "block_prefix")
 BLOCK_TYPE = "inbound"
-REASON_MAX = 200
+REASON_MAX = 1000  # the whole explanation, as a rule: only the Zoom comment is cut (block_state.COMMENT_MAX)
 
 
 @dataclass(frozen=True)
