@@ -7,7 +7,9 @@ To add a command, write its module and append it to COMMANDS.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from local.commands import (
@@ -54,7 +56,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if func is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(func(args))
+    # `timeout` and `kill` stop a command as Ctrl-C does (the commands that serve until stopped set their own).
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
+    try:
+        return int(func(args))
+    except KeyboardInterrupt:
+        print("spam-blocker: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: a backfill releases its checkpoint's lease on the way out
 
 
 if __name__ == "__main__":

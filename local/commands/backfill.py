@@ -94,8 +94,9 @@ def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
         print(f"backfill: note: {note}", file=sys.stderr)
     status = result.get("status")
     if status == "busy":
-        print("backfill: another run of the same input holds its checkpoint; try again when it is finished",
-              file=sys.stderr)
+        until = f" until {result['resume_at']}" if result.get("resume_at") else ""
+        print(f"backfill: another run of the same input holds its checkpoint{until} (it renews that while it "
+              "works); try again when it is finished, or after that time if it was killed", file=sys.stderr)
         return EXIT_FAILED
     if status == "paused":
         when = f" after {result['resume_at']}" if result.get("resume_at") else ""

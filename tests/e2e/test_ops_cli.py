@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -36,6 +37,7 @@ from spam_blocker.wiring import zoom as zoom_wiring
 from spam_blocker.zoom.auth import clear_token_cache
 
 from local.cli import build_parser, main
+from local.commands import backfill as backfill_command
 from local.commands import expire as expire_command
 from local.commands import unblock as unblock_command
 from local.emulator import ZoomEmulator, serve, stop
@@ -156,6 +158,23 @@ def test_backfill_pages_with_progress_then_is_a_no_op_and_takes_numbers(here, tm
     assert code == 0 and json.loads(out)["reports_enqueued"] == 2 and "2/2 spam reports enqueued" in err
     assert {(e["phone_number"], e["reporter"], e["reason"]) for e in here.queued()} == {
         ("+19075550123", "ops-jane", "robocall"), ("+19075550124", "ops-jane", "robocall")}
+
+
+def test_a_backfill_stopped_by_sigterm_releases_its_checkpoint_and_resumes(here):
+    here.emulator.add_call_logs(_call_logs(3, 4) + _call_logs(2, 3))
+    day_from, day_to = ((_today() - timedelta(days=d)).date().isoformat() for d in (5, 1))
+    here.monkeypatch.setenv("BACKFILL_PAGE_SIZE", "2")
+
+    def terminated_after_one_page():
+        return lambda progress: os.kill(os.getpid(), signal.SIGTERM)
+
+    with here.monkeypatch.context() as patch:
+        patch.setattr(backfill_command, "progress_printer", terminated_after_one_page)
+        code, out, err = here.cli("backfill", "--from", day_from, "--to", day_to)
+    assert (code, out) == (130, "") and "interrupted" in err and len(here.queued()) == 2
+
+    code, out, err = here.cli("backfill", "--from", day_from, "--to", day_to)
+    assert code == 0 and json.loads(out)["status"] == "done" and json.loads(out)["call_logs_enqueued"] == 7
 
 
 @pytest.mark.parametrize("argv, message", [

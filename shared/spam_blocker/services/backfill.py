@@ -134,7 +134,9 @@ class Backfill:
             return _result(stored, DONE, already_done=True, numbers=len(request.phone_numbers))
         now = self.clock.now()
         if stored is not None and stored.leased_to_other(owner, now):
-            return _result(stored, "busy", numbers=len(request.phone_numbers))
+            busy = _result(stored, "busy", numbers=len(request.phone_numbers))
+            busy.resume_at = iso(stored.lease_until) if stored.lease_until else None  # when its lease lapses
+            return busy
         run = _Run(self, request, key, owner, permits, time_left, on_progress)
         try:
             run.claim(stored or self._new_checkpoint(request, key, now))

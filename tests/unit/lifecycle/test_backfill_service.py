@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from spam_blocker.clock import iso
 from spam_blocker.domain.backfill_plan import BackfillInputError, parse_request
 from spam_blocker.domain.rate_window import RateGrant, next_reset
 from spam_blocker.services.backfill import Backfill, BackfillOptions
@@ -125,6 +126,7 @@ def test_a_second_run_while_the_first_holds_the_lease_is_busy(rig, emulator):
 
     rig.service.run(parse_request(RANGE), owner="run-1", on_progress=interleave)
     assert seen[0].status == "busy" and len(rig.enqueued_ids()) == 35 == len(set(rig.enqueued_ids()))
+    assert seen[0].resume_at == iso(START + timedelta(seconds=BackfillOptions().lease_s))  # when the lease lapses
 
 
 def test_a_dry_run_counts_without_enqueuing_or_writing(rig, emulator):
