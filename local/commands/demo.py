@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=DEMO_SEED, help="scenario seed (another seed, another company)")
     parser.add_argument("--days", type=int, default=DEMO_DAYS, help="days of traffic (default 4)")
-    parser.add_argument("--keep", type=Path, metavar="DIR", help="also write the scenario's files to DIR")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="write the scenario's files to DIR (default: spam-blocker-demo in the temp folder, "
+                             "overwritten by each demo)")
     parser.set_defaults(func=run)
 
 
@@ -42,14 +44,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     scenario = generate(seed=args.seed, days=args.days)
     robocallers = [s for s in scenario.sources.values() if s.kind == "robocaller" and s.numbers]
-    directory = Path(tempfile.mkdtemp(prefix="spam-blocker-demo-"))
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        directory = args.keep
+    directory = args.keep or Path(tempfile.gettempdir()) / "spam-blocker-demo"  # the same one, each demo
     events = directory / "events.jsonl"
     own = directory / "own-numbers.txt"
-    events.write_text(scenario.jsonl())
-    own.write_text(scenario.own_numbers_text())
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        events.write_text(scenario.jsonl())
+        own.write_text(scenario.own_numbers_text())
+    except OSError as exc:
+        print(f"spam-blocker demo: cannot write the scenario's files to {directory}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 2
 
     emulator = ZoomEmulator(plan="pro")
     manual = None
@@ -77,8 +82,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {entry['match_type']:<11} {entry['phone_number']:<14} {entry['comment'][:80]}")
         if len(entries) > SHOW_ENTRIES:
             print(f"  … and {len(entries) - SHOW_ENTRIES} more")
+        if manual:
+            same = [e for e in entries if e["phone_number"] == manual]
+            print(f"{manual}, blocked by hand before the run, has {len(same)} entr{'y' if len(same) == 1 else 'ies'}: "
+                  + ("the person's own; the pipeline saw it blocked and asked for no second one." if len(same) == 1
+                     else "a duplicate was made (a bug: please report it)."))
         print()
         print(f"Try: .venv/bin/spam-blocker run --events {events} --own-numbers {own} --summary-json summary.json")
+        if manual:
+            print(f"     (against a fresh emulator of its own, where nobody blocked {manual} by hand: that one is "
+                  "then blocked by us)")
     finally:
         stop(server, thread)
     return 0

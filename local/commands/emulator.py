@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -51,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
                             client_id=creds["ZOOM_CLIENT_ID"], client_secret=creds["ZOOM_CLIENT_SECRET"],
                             token_ttl_s=args.token_ttl)
     emulator.configure(call_log_apis=args.call_log_apis)
-    server, thread = serve(emulator, args.host, args.port, log_requests=args.log_requests)
+    try:
+        server, thread = serve(emulator, args.host, args.port, log_requests=args.log_requests)
+    except OSError as exc:
+        print(f"spam-blocker emulator: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
@@ -59,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
     secret_from_env = bool(os.environ.get("ZOOM_CLIENT_SECRET"))
     base = server.base_url
     print(f"Zoom emulator ({args.plan} plan) listening on {base}")
-    print(f"ZOOM_OAUTH_URL={base}/oauth/token")
-    print(f"ZOOM_API_URL={base}/v2")
-    print(f"ZOOM_ACCOUNT_ID={creds['ZOOM_ACCOUNT_ID']}")
-    print(f"ZOOM_CLIENT_ID={creds['ZOOM_CLIENT_ID']}")
-    print(f"ZOOM_CLIENT_SECRET={'(from the environment)' if secret_from_env else creds['ZOOM_CLIENT_SECRET']}")
+    print(f"export ZOOM_OAUTH_URL={base}/oauth/token")  # shell lines: paste them, or eval them
+    print(f"export ZOOM_API_URL={base}/v2")
+    print(f"export ZOOM_ACCOUNT_ID={creds['ZOOM_ACCOUNT_ID']}")
+    print(f"export ZOOM_CLIENT_ID={creds['ZOOM_CLIENT_ID']}")
+    print("# ZOOM_CLIENT_SECRET: the one in your environment" if secret_from_env
+          else f"export ZOOM_CLIENT_SECRET={creds['ZOOM_CLIENT_SECRET']}")
     print(f"Inspection: {base}/_emulator  (Ctrl-C to stop)", flush=True)
     try:
         while not stopping.wait(0.1):

@@ -109,6 +109,18 @@ def test_emulator_command_prints_and_accepts_the_development_credentials():
         assert line in output
 
 
+def test_emulator_command_on_a_port_in_use_exits_2_saying_so():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = _start(port, {})
+        output, _ = process.communicate(timeout=STARTUP_DEADLINE_S)
+
+    assert process.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in output and "Traceback" not in output
+
+
 def test_cli_registers_commands_from_its_list():
     assert emulator_command in cli.COMMANDS
     args = cli.build_parser().parse_args(["emulator", "--port", "8123", "--plan", "business"])
