@@ -34,3 +34,18 @@ def test_explain_a_number_nobody_blocked(stack):
                             LambdaContext(function_name="expirer"))
     assert not result["blocked"] and "NOT BLOCKED by any entry the table knows." in result["text"]
     assert result["decision"]["action"] == "ignore" and result["blocks"] == [] and result["zoom"] == {}
+
+
+def test_explain_checks_zoom_a_row_whose_entry_a_person_deleted_does_not_block(stack):
+    now = stack.clock.now()
+    stack.score(report("+19075550123", now, "ext-1042"), report("+19075550123", now, "ext-77"))
+    stack.block()
+    assert stack.emulator.remove_entry(stack.entries()["+19075550123"]["id"])  # in the portal, before a reconcile
+
+    result = lambda_handler({"action": "explain", "phone_number": "+19075550123", "now": now.isoformat()},
+                            LambdaContext(function_name="expirer"))
+
+    assert not result["blocked"]
+    assert result["text"].startswith("+19075550123")
+    assert ("NOT BLOCKED: the table says number +19075550123 (inbound) is active, but Zoom has no active entry"
+            in result["text"])

@@ -72,6 +72,9 @@ def gather(raw_number: str, *, blocks: BlockStore, evidence: EvidenceStore, list
         own=protected.own_entry_for(number), blocks=found, zoom=_zoom_entries(found, zoom, permits))
 
 
+GONE_FROM_ZOOM = "Zoom has no such entry any more (removed in the portal? the reconciler will notice)"
+
+
 def _zoom_entries(rows: tuple[BlockRecord, ...], zoom: ZoomPhone | None,
                   permits: Permits | None) -> dict[str, BlockedEntry | str]:
     shown: dict[str, BlockedEntry | str] = {}
@@ -89,7 +92,7 @@ def _zoom_entries(rows: tuple[BlockRecord, ...], zoom: ZoomPhone | None,
         try:
             shown[row.zoom_id] = zoom.get_blocked(row.zoom_id)
         except ZoomNotFound:
-            shown[row.zoom_id] = "Zoom has no such entry any more (removed in the portal? the reconciler will notice)"
+            shown[row.zoom_id] = GONE_FROM_ZOOM
         except ZoomRateLimited as exc:
             if permits is not None:
                 permits.penalize(exc.category, exc.retry_at, exc.limit_type)
@@ -137,11 +140,25 @@ def as_data(facts: ExplainFacts) -> dict[str, Any]:
 
 
 def _blocked_by(facts: ExplainFacts) -> BlockRecord | None:
-    return next((r for r in facts.blocks if r.is_blocking and r.key.block_type == "inbound"), None)
+    return next((r for r in _blocking_rows(facts) if not _gone(r, facts)), None)
+
+
+def _blocking_rows(facts: ExplainFacts) -> list[BlockRecord]:
+    return [r for r in facts.blocks if r.is_blocking and r.key.block_type == "inbound"]
+
+
+def _gone(row: BlockRecord, facts: ExplainFacts) -> bool:
+    """Zoom, asked just now, has no active entry behind this row (the table has not caught up yet)."""
+    live = facts.zoom.get(row.zoom_id or "")
+    return live == GONE_FROM_ZOOM or (isinstance(live, BlockedEntry) and live.status == "inactive")
 
 
 def _status(facts: ExplainFacts) -> list[str]:
     row = _blocked_by(facts)
+    if row is None and _blocking_rows(facts):
+        stale = _blocking_rows(facts)[0]
+        return [f"NOT BLOCKED: the table says {_what(stale, facts)} is {stale.state}, but Zoom has no active entry "
+                "for it any more (removed or deactivated in the portal?); the reconciler will record that."]
     if row is None:
         ended = [r for r in facts.blocks if r.state in (BlockState.EXPIRED, BlockState.REMOVED)]
         if ended:
