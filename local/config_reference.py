@@ -28,7 +28,7 @@ models by `python -m local.config_reference`; do not edit by hand.
 
 Common to every function: `POWERTOOLS_SERVICE_NAME`, `POWERTOOLS_METRICS_NAMESPACE` (ZoomSpamBlocker),
 `POWERTOOLS_LOG_LEVEL`. The local runner also honours `ZOOM_API_URL`, `ZOOM_OAUTH_URL`, `ZOOM_ACCOUNT_ID`,
-`ZOOM_CLIENT_ID`, `ZOOM_CLIENT_SECRET` (DESIGN.md's CLI contract).
+`ZOOM_CLIENT_ID`, `ZOOM_CLIENT_SECRET` ([contracts.md](contracts.md), the command line).
 """
 
 

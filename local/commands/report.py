@@ -1,6 +1,6 @@
 """`spam-blocker report NUMBER --reporter ID [--reason TEXT] [--at ISO] [--not-spam]`: a person's word
 about a number, sent to IngestQueue as the contract's `spam_report` (or `not_spam`) event — one of the
-three ways spam reports reach the scorer (DESIGN.md; the others are the event-bus rule and direct SQS sends).
+three ways spam reports reach the scorer (docs/contracts.md; the others are the event-bus rule and direct SQS sends).
 
 The queue is INGEST_QUEUE_URL (or --queue-url); AWS credentials, region and AWS_ENDPOINT_URL are boto3's
 own. The event is validated exactly as the scorer will validate it before anything is sent.

@@ -1,5 +1,5 @@
 """`spam-blocker run --events FILE.jsonl [--allowlist FILE] [--own-numbers FILE] [--expire-at ISO]
-[--dry-run] [--summary-json FILE]`: the whole pipeline locally (DESIGN.md, "Local runner and CLI").
+[--dry-run] [--summary-json FILE]`: the whole pipeline locally (docs/contracts.md, "run").
 
 Zoom: ZOOM_API_URL, ZOOM_OAUTH_URL, ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET; without
 ZOOM_API_URL the runner starts its own Zoom emulator. Exit codes: 0 success; 2 bad usage or an
