@@ -89,8 +89,9 @@ class BlockStateStore(BlockStore, Protocol):
         """Keep an ended block off the list until `until` (no state change; conditional on version)."""
         ...
 
-    def active_numbers_within(self, prefix_digits: str, block_type: str) -> list[BlockRecord]:
-        """Our active number blocks a prefix covers (from the by_expiry index: eventually consistent)."""
+    def active_within(self, prefix_digits: str, block_type: str, match_type: str = "phoneNumber") -> list[BlockRecord]:
+        """Our active blocks of `match_type` that a prefix covers (for prefixes: itself and the longer ones), from
+        the by_expiry index: eventually consistent."""
         ...
 
     def due_for_expiry(self, before: datetime, limit: int = 100) -> list[BlockRecord]:

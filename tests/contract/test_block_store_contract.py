@@ -141,7 +141,7 @@ def test_only_our_active_blocks_are_in_the_expiry_index_soonest_first(store):
     assert [r.zoom_id for r in store.due_for_expiry(NOW + timedelta(days=3))] == ["z-a"]
 
 
-def test_active_numbers_within_a_prefix(store):
+def test_active_blocks_within_a_prefix(store):
     def make_active(key, zoom_id):
         first = store.transition(None, pending(key=key))
         return store.transition(first, active(first, zoom_id=zoom_id))
@@ -154,8 +154,11 @@ def test_active_numbers_within_a_prefix(store):
     store.transition(None, pending(key=BlockKey("phoneNumber", "+19075551000", "inbound")))
     store.transition(None, replace(pending(key=BlockKey("phoneNumber", "+19075551001", "inbound")),
                                    state=BlockState.EXTERNAL, zoom_id="theirs", owner=None))
-    assert [r.zoom_id for r in store.active_numbers_within("1907555", "inbound")] == ["in-1", "in-2"]
-    assert store.active_numbers_within("1907557", "inbound") == []
+    make_active(BlockKey("prefix", "1907555", "inbound"), "the-prefix")
+    make_active(BlockKey("prefix", "190755", "inbound"), "wider")
+    assert [r.zoom_id for r in store.active_within("1907555", "inbound")] == ["in-1", "in-2"]
+    assert store.active_within("1907557", "inbound") == []
+    assert [r.zoom_id for r in store.active_within("1907555", "inbound", "prefix")] == ["the-prefix", "a-prefix"]
 
 
 def test_a_cooldown_is_conditional_on_the_version_and_keeps_the_state(store):

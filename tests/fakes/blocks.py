@@ -66,11 +66,11 @@ class InMemoryBlockStore:
             self._items[expected.key] = written
             return written
 
-    def active_numbers_within(self, prefix_digits: str, block_type: str) -> list[BlockRecord]:
-        self._enter("active_numbers_within")
+    def active_within(self, prefix_digits: str, block_type: str, match_type: str = "phoneNumber") -> list[BlockRecord]:
+        self._enter("active_within")
         with self._lock:
             found = [r for r in self._items.values() if _in_expiry_index(r)
-                     and r.key.match_type == "phoneNumber" and r.key.block_type == block_type
+                     and r.key.match_type == match_type and r.key.block_type == block_type
                      and r.key.phone_number.lstrip("+").startswith(prefix_digits)]
         return sorted(found, key=lambda r: r.key.as_id())
 

@@ -55,3 +55,23 @@ def test_a_dry_run_unblock_changes_nothing(stack):
                             LambdaContext(function_name="expirer"))
     assert result["dry_run"] and "would remove it from Zoom" in result["text"]
     assert stack.rows()[f"phoneNumber#{NUMBER}#inbound"].state is BlockState.ACTIVE and len(stack.entries()) == 1
+
+
+def test_unblocking_a_range_also_removes_its_tiles_but_not_the_numbers_inside(stack):
+    now = stack.clock.now()
+    stack.score(report(NUMBER, now, "a"), report(NUMBER, now, "b"))
+    stack.block()
+    for tile in ("19075550", "19075551", "190755520"):  # a range blocked around a protected number
+        stack.emulator.add_entry(tile, match_type="prefix", comment="[spam-blocker] block range 1907555 as tiles")
+    stack.emulator.add_entry("19075553", match_type="prefix", comment="a person's block")
+    stack.reconcile()
+
+    result = lambda_handler({"action": "unblock", "phone_number": "+1907555*", "reporter": "ops-jane"},
+                            LambdaContext(function_name="expirer"))
+
+    assert result["complete"] and result["target"] == "1907555*"
+    rows = stack.rows()
+    assert all(rows[f"prefix#{t}#inbound"].state is BlockState.REMOVED for t in ("19075550", "19075551", "190755520"))
+    assert rows[f"phoneNumber#{NUMBER}#inbound"].state is BlockState.ACTIVE
+    assert sorted(e["phone_number"] for e in stack.emulator.entries()) == [NUMBER, "19075553"]
+    assert "removed prefix block 190755520 (inside 1907555) from Zoom" in result["text"]

@@ -87,10 +87,10 @@ class DynamoBlockStore:
                 raise StoreUnavailable(f"BatchGetItem: {len(pending)} keys still unprocessed")
         return found
 
-    def active_numbers_within(self, prefix_digits: str, block_type: str) -> list[BlockRecord]:
+    def active_within(self, prefix_digits: str, block_type: str, match_type: str = "phoneNumber") -> list[BlockRecord]:
         """Queries the sparse by_expiry index (ours and active only) with a filter on the key: it reads
-        every active block once, so it is for rare events (a new prefix block), not per request."""
-        begins = f"phoneNumber#+{prefix_digits}"
+        every active block once, so it is for rare events (a new prefix block, an ops unblock), not per request."""
+        begins = f"{match_type}#{'+' if match_type == 'phoneNumber' else ''}{prefix_digits}"
         records = self._query_due(
             "expiry_bucket = :due", {":due": {"S": DUE_BUCKET}, ":p": {"S": begins}, ":bt": {"S": block_type}},
             filter_expression="begins_with(block_id, :p) AND block_type = :bt")

@@ -511,7 +511,7 @@ class ExecuteBlock:
                 or record.state is not BlockState.ACTIVE):
             return outcome
         retired = 0
-        for number in self._store.active_numbers_within(record.key.phone_number, record.key.block_type):
+        for number in self._store.active_within(record.key.phone_number, record.key.block_type):
             result = self._remover.remove(number, to_state=BlockState.REMOVED, permits=permits,
                                           ended_reason=f"covered by prefix {record.key.phone_number}")
             if result.result is Result.REMOVED:

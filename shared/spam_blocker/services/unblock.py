@@ -2,7 +2,9 @@
 
     Unblock(...).run("+19075550123", now=..., dry_run=False) -> UnblockReport    # also "1907555*"
 
-1. The blocks that stop the target: its own key and every covering prefix (services/coverage), inbound.
+1. The blocks that stop the target: its own key and every covering prefix (services/coverage), inbound; for
+   a prefix also our active prefix blocks inside it (a range blocked as tiles around protected numbers).
+   Our number blocks inside a prefix stay: each has evidence of its own (unblock them one by one).
 2. Each of our blocks (active, or pending) goes through the blocker's own unblock path
    (ExecuteBlock with an `action: "unblock"` request): removed from Zoom and marked `removed` with
    `cooldown_until`, a pending one cancelled, an ended one given the cool-down. A person's entry
@@ -97,6 +99,11 @@ class Unblock:
                                cooldown_until=iso(until))
         keys = key_and_covering(key)
         records = self.store.get_many(keys)
+        if number is None:  # a range blocked as narrower prefixes around protected numbers: those too
+            for inside in self.store.active_within(key.phone_number, key.block_type, "prefix"):
+                if inside.key not in records:
+                    keys.append(inside.key)
+                    records[inside.key] = inside
         permits = Permits(self.limiter, self.clock, max_wait_s=self.max_wait_s, sleep=self.sleep)
         for k in keys:
             record = records.get(k)
@@ -165,6 +172,8 @@ class Unblock:
 def _describe_key(key: BlockKey, target: BlockKey) -> str:
     if key == target:
         return f"{'number' if key.match_type == 'phoneNumber' else 'prefix'} block {key.phone_number}"
+    if key.phone_number.startswith(target.phone_number):
+        return f"prefix block {key.phone_number} (inside {target.phone_number})"
     return f"covering prefix block {key.phone_number} ({phone.digits(target.phone_number)} starts with it)"
 
 
