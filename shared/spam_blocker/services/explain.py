@@ -52,6 +52,9 @@ class ExplainFacts:
 
 def gather(raw_number: str, *, blocks: BlockStore, evidence: EvidenceStore, lists: ListSource, zoom: ZoomPhone | None,
            permits: Permits | None, now: datetime, policy: Policy = DEFAULT_POLICY, region: str = "US") -> ExplainFacts:
+    if raw_number.strip().endswith("*"):
+        raise ExplainInputError(f"{raw_number!r} is a prefix: explain takes one number; explain a number inside the "
+                                "range to see the range's blocks that cover it and why")
     try:
         if phone.is_emergency_or_short(raw_number, region):
             raise phone.InvalidNumber("an emergency or short code")

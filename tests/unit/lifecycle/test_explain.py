@@ -65,6 +65,8 @@ def test_zoom_missing_or_unreachable_is_said_not_fatal(world):
 def test_not_a_number_is_bad_input(world):
     with pytest.raises(ExplainInputError):
         explainer(world).facts("112", START)
+    with pytest.raises(ExplainInputError, match="is a prefix: explain takes one number"):
+        explainer(world).facts("1907555*", START)
 
 
 def test_permits_are_optional(world):
