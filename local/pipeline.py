@@ -318,6 +318,7 @@ class Pipeline:
         self._created_in_table = 0
         self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
         self._would_block: dict[tuple[str, str, str], dict[str, Any]] = {}  # a dry run's block requests
+        self._lifts: dict[tuple[str, str, str], list[dict[str, str]]] = {}  # unblock requests the blocker got, by key
         self._adopted_at: datetime | None = None
         self._moved = threading.Event()  # a batch was handled, by either function
 
@@ -575,6 +576,8 @@ class Pipeline:
                     (unblocks if action == "unblock" else requested).add(record["messageId"])
                     if self.options.dry_run and action == "block":
                         self._note_would_block(record.get("body", ""))
+                    if action == "unblock" and not seen:
+                        self._note_lift(record.get("body", ""))
                     if on_block is not None and not seen:  # a deferred request comes back: told once
                         on_block(record.get("body", ""))
             return blocker.lambda_handler(event, context)
@@ -799,6 +802,17 @@ class Pipeline:
                                   "state": "would_block", "zoom_id": None, "reason": data.get("reason", ""),
                                   "failure_reason": None, "expires_at": data.get("expires_at"), "ended_reason": None}
 
+    def _note_lift(self, body: str) -> None:
+        """An unblock request the scorer sent: the summary keeps it with its block, which a later request may
+        make again (the row then shows only the last decision)."""
+        from spam_blocker.domain.block_request import UNBLOCK_REASON_PREFIX
+
+        data = json.loads(body)
+        key = (data.get("match_type", ""), data.get("phone_number", ""), data.get("block_type", ""))
+        reason = str(data.get("reason", ""))
+        self._lifts.setdefault(key, []).append({"at": str(data.get("decided_at", "")),
+                                                "reason": reason.removeprefix(UNBLOCK_REASON_PREFIX)})
+
     def _describe_blocks(self, resources: LocalResources) -> None:
         from spam_blocker.adapters.dynamo_blocks import from_item
 
@@ -812,6 +826,8 @@ class Pipeline:
                 "reason": record.reason, "failure_reason": record.failure_reason,
                 "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
                 "ended_reason": record.ended_reason,
+                "lifts": sorted(self._lifts.get((record.key.match_type, record.key.phone_number,
+                                                 record.key.block_type), []), key=lambda lift: lift["at"]),
             })
         known = {(b["match_type"], b["phone_number"], b["block_type"]) for b in self.summary.blocks}
         self.summary.blocks += [b for key, b in self._would_block.items() if key not in known]

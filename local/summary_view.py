@@ -62,6 +62,11 @@ def render_summary(s: RunSummary) -> str:
             out.append(f"      why: {why}")
         if first["state"] in ("removed", "expired") and first.get("ended_reason"):
             out.append(f"      ended: {first['ended_reason']}")
+        elif first.get("lifts"):  # lifted during the run, then blocked again on later evidence (the why above)
+            lift = first["lifts"][-1]
+            more = f" (and {len(first['lifts']) - 1} time(s) before)" if len(first["lifts"]) > 1 else ""
+            out.append(f"      earlier: lifted at {lift['at']}{more} ({lift['reason']}); blocked again later, as the "
+                       "why says")
     if s.not_blocked:
         out.append("")
         out.append(f"Deliberately not blocked ({len(s.not_blocked)}):")

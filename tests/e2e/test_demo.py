@@ -16,6 +16,8 @@ def test_the_demo_blocks_explains_and_respects_the_portal_entry(tmp_path, capsys
     manual = re.search(r"a person had already blocked (\+\d+) in the Zoom portal", out).group(1)
     held = int(re.search(r"Zoom's blocked list now holds (\d+) entries", out).group(1))
     assert held > 10 and "why: block range" in out and "why: block " in out
+    assert "ended: unblocked: " in out  # a range lifted by a legitimate caller inside it
+    assert "earlier: lifted at " in out  # and one lifted, then made again on later evidence
     assert f"{manual}, blocked by hand before the run, has 1 entry: the person's own" in out
     assert f"run --events {tmp_path / 'events.jsonl'}" in out
 

@@ -27,3 +27,11 @@ def test_a_block_lifted_during_the_run_says_why_it_ended():
     assert "1212734*         removed" in text
     assert "ended: unblocked: +12127344580 is a legitimate caller" in text
     assert text.count("ended:") == 1  # an active block has not ended
+
+
+def test_a_block_lifted_and_made_again_during_the_run_shows_both():
+    lifts = [{"at": "2026-11-04T22:29:08Z", "reason": "watch +17022454386: a legitimate caller"}]
+    again = _block("active", phone_number="17022454", reason="block range 17022454: 11 suspicious numbers", lifts=lifts)
+    text = render_summary(RunSummary(blocks=[again]))
+    assert "17022454*        blocked" in text and "why: block range 17022454: 11 suspicious numbers" in text
+    assert "earlier: lifted at 2026-11-04T22:29:08Z (watch +17022454386: a legitimate caller); blocked again" in text
