@@ -6,7 +6,8 @@
 
 AWS is moto in-process; Zoom is whatever ZOOM_API_URL names (or our emulator). The real handlers run
 unmodified: their settings come from the environment, as in Lambda, and the local event-source mapping
-calls them with Lambda-shaped events and contexts.
+calls them with Lambda-shaped events and contexts. A dry run reads Zoom's list, copies it into a local
+emulator and makes the run against the copy (`Pipeline._rehearsal`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -105,9 +107,11 @@ class RunSummary:
     blocks_not_expired: int = 0  # --expire-at: due blocks Zoom's limits or failures kept in place
     blocks_lifted: int = 0  # our blocks adopted from Zoom that stopped an allowlisted or own number
     blocks_would_lift: int = 0  # --dry-run: what would have been lifted
+    blocks_would_create: int = 0  # --dry-run: the entries the rehearsal made
     blocks_adopted: int = 0
-    zoom_requests: dict[str, int] = field(default_factory=dict)
+    zoom_requests: dict[str, int] = field(default_factory=dict)  # to ZOOM_API_URL (a dry run: token and list)
     zoom_429s: int = 0
+    rehearsal_zoom_requests: dict[str, int] = field(default_factory=dict)  # --dry-run: to the local copy
     duration_s: float = 0.0
     dry_run: bool = False
     zoom_api_url: str = ""
@@ -132,9 +136,11 @@ class RunSummary:
             "blocks_not_expired": self.blocks_not_expired,
             "blocks_lifted": self.blocks_lifted,
             "blocks_would_lift": self.blocks_would_lift,
+            "blocks_would_create": self.blocks_would_create,
             "blocks_adopted": self.blocks_adopted,
             "zoom_requests": dict(sorted(self.zoom_requests.items())),
             "zoom_429s": self.zoom_429s,
+            **({"rehearsal_zoom_requests": dict(sorted(self.rehearsal_zoom_requests.items()))} if self.dry_run else {}),
             "duration_s": round(self.duration_s, 3),
             "dry_run": self.dry_run,
             "zoom_api_url": self.zoom_api_url,
@@ -312,12 +318,13 @@ class Pipeline:
         self.options = options
         self.access = access
         self.log = log or sys.stderr
-        self.counter = RequestCounter()
+        self.counter = RequestCounter()  # requests to ZOOM_API_URL
+        self.rehearsal_counter = RequestCounter()  # --dry-run: requests to the local copy of Zoom's list
+        self._handler_access = access  # the Zoom the handlers talk to (a dry run: the local copy)
         self.summary = RunSummary(dry_run=options.dry_run, zoom_api_url=access.api_url)
         self._zoom_ids_at_start: set[str] = set()
         self._created_in_table = 0
         self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
-        self._would_block: dict[tuple[str, str, str], dict[str, Any]] = {}  # a dry run's block requests
         self._lifts: dict[tuple[str, str, str], list[dict[str, str]]] = {}  # unblock requests the blocker got, by key
         self._adopted_at: datetime | None = None
         self._moved = threading.Event()  # a batch was handled, by either function
@@ -327,9 +334,9 @@ class Pipeline:
     def handler_env(self, resources: LocalResources) -> dict[str, str]:
         return {
             **resources.env(),
-            **self.access.env(),
+            **self._handler_access.env(),
             "DEFAULT_REGION": self.options.region,
-            "DRY_RUN": "true" if self.options.dry_run else "false",
+            "DRY_RUN": "false",  # a dry run rehearses against a local copy of Zoom's list: see _rehearsal
             # The pipeline's clock is event time: nothing is "in the future" of a replay.
             "FUTURE_TOLERANCE_HOURS": str(24 * 365 * 100),
             "POWERTOOLS_SERVICE_NAME": "zoom-spam-blocker",
@@ -382,7 +389,10 @@ class Pipeline:
         zoom = self._zoom_client()
         try:
             self._check_zoom(zoom)
-            with LocalAws() as resources:
+            with ExitStack() as stack:
+                if self.options.dry_run:
+                    zoom = stack.enter_context(self._rehearsal(zoom))
+                resources = stack.enter_context(LocalAws())
                 saved = {k: os.environ.get(k) for k in self.handler_env(resources)}
                 os.environ.update(self.handler_env(resources))
                 try:
@@ -397,7 +407,12 @@ class Pipeline:
             zoom.close()
         self.summary.zoom_requests = dict(self.counter.by_route)
         self.summary.zoom_429s = self.counter.throttled
-        self.summary.blocks_created = 0 if self.options.dry_run else max(self.counter.created, self._created_in_table)
+        made = max(self._handler_counter.created, self._created_in_table)
+        if self.options.dry_run:
+            self.summary.rehearsal_zoom_requests = dict(self.rehearsal_counter.by_route)
+            self.summary.blocks_would_create = made
+        else:
+            self.summary.blocks_created = made
         self.summary.duration_s = time.monotonic() - started
         return self.summary
 
@@ -413,6 +428,54 @@ class Pipeline:
             check_function_settings({**os.environ, **self.handler_env(placeholders)})
         except BadSettings as exc:
             raise RunFailed(f"{exc} (docs/configuration.md lists every setting)", 2) from None
+
+    @property
+    def _handler_counter(self) -> RequestCounter:
+        return self.rehearsal_counter if self.options.dry_run else self.counter
+
+    @contextmanager
+    def _rehearsal(self, real: Any) -> Iterator[Any]:
+        """--dry-run: Zoom's whole list copied into a local emulator, and the run made against that copy, so the
+        preview is the real run's: its blocks cover later callers, a later event lifts them, the expirer
+        removes them. Zoom itself is only read (a token, the list). Yields a client of the copy."""
+        from spam_blocker.zoom.client import ZoomClient
+        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
+
+        from local.emulator import ZoomEmulator, serve, stop
+
+        for attempt in range(ADOPT_ATTEMPTS):
+            try:
+                entries = list(real.list_blocked(page_size=100))
+                break
+            except ZoomAuthFailed as exc:
+                raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
+            except ZoomError as exc:
+                if attempt == ADOPT_ATTEMPTS - 1:
+                    raise RunFailed(f"Zoom's blocked list could not be read to the end: {exc.message}", 3) from None
+                time.sleep(min(2.0 ** attempt, ADOPT_PAUSE_CAP_S))
+        emulator = ZoomEmulator(plan=self.access.plan)
+        for entry in entries:
+            try:
+                emulator.add_entry(entry.phone_number or "", entry.match_type or "phoneNumber",
+                                   entry.block_type or "inbound", entry.status or "active", entry.comment or "")
+            except ValueError as exc:  # a shape the copy refuses: it cannot be adopted either, say so
+                print(f"dry run: Zoom's entry {entry.id} is not copied ({exc})", file=self.log, flush=True)
+        server, thread = serve(emulator, host="127.0.0.1", port=0)
+        base = server.base_url
+        self._handler_access = ZoomAccess(api_url=f"{base}/v2", oauth_url=f"{base}/oauth/token",
+                                          account_id="dev-account", client_id="dev-client-id",
+                                          client_secret="dev-client-secret", plan=self.access.plan, emulated=True)
+        a = self._handler_access
+        client = ZoomClient.create(a.api_url, a.oauth_url, a.account_id, a.client_id, a.client_secret,
+                                   on_request=self.rehearsal_counter)
+        print(f"dry run: Zoom's {len(entries)} entries copied to a local rehearsal; Zoom itself is only read",
+              file=self.log, flush=True)
+        try:
+            yield client
+        finally:
+            client.close()
+            stop(server, thread)
+            self._handler_access = self.access
 
     def _zoom_client(self):
         from spam_blocker.zoom.client import ZoomClient
@@ -453,7 +516,7 @@ class Pipeline:
         _thread_safe_metrics()
         self._load_lists(resources)
         self._adopt(resources, zoom)
-        zoom_wiring.add_request_observer(self.counter)  # the handlers' own Zoom clients, the lifts' included
+        zoom_wiring.add_request_observer(self._handler_counter)  # the handlers' own clients, the lifts' included
         try:
             self._lift_protected(resources)
             stream(resources)
@@ -463,7 +526,7 @@ class Pipeline:
             self._describe_blocks(resources)
             self._describe_not_blocked(resources)
         finally:
-            zoom_wiring.remove_request_observer(self.counter)
+            zoom_wiring.remove_request_observer(self._handler_counter)
             wiring.cache_clear()
 
     def _adopt(self, resources: LocalResources, zoom: Any) -> None:
@@ -491,7 +554,7 @@ class Pipeline:
             try:
                 report = reconcile(zoom, store, limiter, SystemClock(), adoption=settings.adoption(),
                                    page_size=settings.page_size, max_wait_s=ADOPT_PERMIT_WAIT_S, sleep=time.sleep,
-                                   zoom_writes=not self.options.dry_run, now=adopt_at)
+                                   now=adopt_at)
             except ZoomAuthFailed as exc:
                 raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
             except ZoomError as exc:
@@ -516,9 +579,7 @@ class Pipeline:
         """Our blocks adopted from Zoom that stop an allowlisted or own number (or a prefix over one) are
         lifted now, through the ops unblock (with its cool-down), before any event is scored: the lists
         given to this run are never blocked, whatever an earlier run did. A person's entry is left alone."""
-        from dataclasses import replace
-
-        from spam_blocker.adapters.dynamo_blocks import DynamoBlockStore, from_item
+        from spam_blocker.adapters.dynamo_blocks import from_item
         from spam_blocker.clock import SystemClock, iso
         from spam_blocker.domain.allowlist import ProtectedLists
         from spam_blocker.domain.block_state import BlockState
@@ -529,7 +590,7 @@ class Pipeline:
         if not self._protected:
             return
         lists = ProtectedLists.of(allow=self._protected.get("allow", ()), own=self._protected.get("own", ()))
-        vetoed: dict[str, tuple[str, Any]] = {}  # the block, as unblock takes it -> why the lists forbid it, row
+        vetoed: dict[str, str] = {}  # the block, as unblock takes it -> why the lists forbid it
         for item in self._block_items(resources):
             record = from_item(item["raw"])
             if record.state not in (BlockState.ACTIVE, BlockState.PENDING) or record.key.block_type != "inbound":
@@ -537,21 +598,16 @@ class Pipeline:
             why = veto_lists(record.key, lists)
             if why is not None:
                 key = record.key
-                vetoed[key.phone_number + ("*" if key.match_type == "prefix" else "")] = (why, record)
+                vetoed[key.phone_number + ("*" if key.match_type == "prefix" else "")] = why
         now = iso(self._adopted_at or SystemClock().now())
-        store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
-        for target, (why, record) in vetoed.items():
+        for target, why in vetoed.items():
             report = expirer.lambda_handler({"action": "unblock", "phone_number": target, "now": now,
-                                             "reporter": "spam-blocker run (allowlist / own numbers)",
-                                             "dry_run": self.options.dry_run}, LambdaContext("expirer")) or {}
+                                             "reporter": "spam-blocker run (allowlist / own numbers)"},
+                                            LambdaContext("expirer")) or {}
             lifted = sum(1 for a in report.get("actions", []) if a.get("kind") == "block"
-                         and a.get("state") in ("active", "pending") and a.get("result") in ("removed", "would unblock"))
+                         and a.get("state") in ("active", "pending") and a.get("result") == "removed")
             if self.options.dry_run:
                 self.summary.blocks_would_lift += lifted
-                if lifted and record.state is BlockState.ACTIVE:  # in this run's own table only, so that the
-                    store.transition(record, replace(  # run goes on to request what the real one would
-                        record, state=BlockState.REMOVED, updated_at=SystemClock().now(),
-                        ended_reason=f"would be lifted (dry run): {why}"))
             else:
                 self.summary.blocks_lifted += lifted
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
@@ -574,8 +630,6 @@ class Pipeline:
                     action = _action_of(record.get("body", ""))
                     seen = record["messageId"] in requested or record["messageId"] in unblocks
                     (unblocks if action == "unblock" else requested).add(record["messageId"])
-                    if self.options.dry_run and action == "block":
-                        self._note_would_block(record.get("body", ""))
                     if action == "unblock" and not seen:
                         self._note_lift(record.get("body", ""))
                     if on_block is not None and not seen:  # a deferred request comes back: told once
@@ -739,7 +793,7 @@ class Pipeline:
         scored = maps[0].stats.records if maps else 0
         blocked = maps[1].stats.records if maps else 0
         return (f"rejected {self.summary.events_rejected:,} · scored {scored:,} · block requests handled "
-                f"{blocked:,} · zoom requests {sum(self.counter.by_route.values()):,}")
+                f"{blocked:,} · zoom requests {sum(self._handler_counter.by_route.values()):,}")
 
     def _expire(self, resources: LocalResources) -> None:
         from spam_blocker.clock import iso
@@ -748,10 +802,6 @@ class Pipeline:
 
         assert self.options.expire_at is not None
         now = iso(self.options.expire_at)
-        if self.options.dry_run:  # the expirer's own dry run: it reads, says what it would do, changes nothing
-            result = expirer.lambda_handler({"now": now, "dry_run": True}, LambdaContext("expirer")) or {}
-            self.summary.blocks_would_expire = int(result.get("expired", 0))
-            return
         # One invocation handles at most MAX_PER_RUN due blocks and stops at a 429 or at repeated Zoom
         # failures: invoke again, after its resume_at, until nothing is left or nothing moves any more.
         total = stalled = 0
@@ -771,7 +821,10 @@ class Pipeline:
                       "run it again later, or `spam-blocker expire`", file=self.log, flush=True)
                 break
             time.sleep(max(wait, EXPIRE_RETRY_PAUSE_S))
-        self.summary.blocks_expired = total
+        if self.options.dry_run:
+            self.summary.blocks_would_expire = total
+        else:
+            self.summary.blocks_expired = total
 
     def _collect_dead_letters(self, resources: LocalResources) -> None:
         for name in ("ingest-dlq", "block-dlq"):
@@ -790,17 +843,6 @@ class Pipeline:
                 self.summary.dead_letters[name] = items
         # The scorer rejects what the runner's validation could not see (it never should): count it too.
         self.summary.events_rejected += len(self.summary.dead_letters.get("ingest-dlq", []))
-
-    def _note_would_block(self, body: str) -> None:
-        """A dry run's blocker writes nothing: the summary lists what it was asked to block, from the requests."""
-        try:
-            data = json.loads(body)
-            key = (data["match_type"], data["phone_number"], data.get("block_type", "inbound"))
-        except (ValueError, KeyError, TypeError):
-            return
-        self._would_block[key] = {"match_type": key[0], "phone_number": key[1], "block_type": key[2],
-                                  "state": "would_block", "zoom_id": None, "reason": data.get("reason", ""),
-                                  "failure_reason": None, "expires_at": data.get("expires_at"), "ended_reason": None}
 
     def _note_lift(self, body: str) -> None:
         """An unblock request the scorer sent: the summary keeps it with its block, which a later request may
@@ -822,21 +864,30 @@ class Pipeline:
                 continue  # never a block; the number shows under "deliberately not blocked" instead
             self.summary.blocks.append({
                 "match_type": record.key.match_type, "phone_number": record.key.phone_number,
-                "block_type": record.key.block_type, "state": str(record.state), "zoom_id": record.zoom_id,
+                "block_type": record.key.block_type, "state": self._state_shown(record), "zoom_id": record.zoom_id,
                 "reason": record.reason, "failure_reason": record.failure_reason,
                 "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
                 "ended_reason": record.ended_reason,
                 "lifts": sorted(self._lifts.get((record.key.match_type, record.key.phone_number,
                                                  record.key.block_type), []), key=lambda lift: lift["at"]),
             })
-        known = {(b["match_type"], b["phone_number"], b["block_type"]) for b in self.summary.blocks}
-        self.summary.blocks += [b for key, b in self._would_block.items() if key not in known]
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
         # Entries this run made in Zoom: our rows' Zoom ids that were not there at start. This also counts
         # an entry whose POST answer was lost and that the blocker found and adopted ("commit then fail"),
         # which a count of 201 answers would miss; a count of 201s catches a target blocked twice in one run.
         ours = {b["zoom_id"] for b in self.summary.blocks if b["zoom_id"] and b["state"] != "external"}
         self._created_in_table = len(ours - self._zoom_ids_at_start)
+
+    def _state_shown(self, record: Any) -> str:
+        """The row's state; in a dry run, what the rehearsal did reads as what the real run would do."""
+        from spam_blocker.domain.block_state import BlockState
+
+        if not self.options.dry_run:
+            return str(record.state)
+        if record.state is BlockState.ACTIVE and record.zoom_id not in self._zoom_ids_at_start:
+            return "would_block"
+        return {BlockState.REMOVED: "would_be_removed", BlockState.EXPIRED: "would_expire"}.get(record.state,
+                                                                                             str(record.state))
 
     @staticmethod
     def _block_items(resources: LocalResources) -> list[dict[str, Any]]:

@@ -26,12 +26,13 @@ def _state_label(block: dict) -> str:
         return "not created: a safety rail (range checked again before its POST)"
     return {"active": "blocked", "external": "already blocked in Zoom (a person's entry)", "pending": "pending",
             "failed": "FAILED", "expired": "expired", "removed": "removed",
-            "would_block": "would be blocked (dry run)"}.get(state, state)
+            "would_block": "would be blocked (dry run)", "would_be_removed": "would be removed (dry run)",
+            "would_expire": "would expire (dry run)"}.get(state, state)
 
 
 def render_summary(s: RunSummary) -> str:
     out: list[str] = []
-    mode = " (dry run: Zoom was only read)" if s.dry_run else ""
+    mode = " (dry run: Zoom was only read; the run was made against a local copy of its list)" if s.dry_run else ""
     out.append(f"spam-blocker run: {s.events_read:,} events in {s.duration_s:.1f} s{mode}")
     out.append(f"  Zoom: {s.zoom_api_url}")
     if s.events_rejected:
@@ -45,9 +46,11 @@ def render_summary(s: RunSummary) -> str:
     numbers = [b for b in ours if b["match_type"] != "prefix"]
     out.append("")
     out.append(f"Blocks: {len(prefixes)} prefix(es), {len(numbers)} number(s); "
-               f"{s.blocks_requested} requested, {s.blocks_created} created in Zoom this run, "
-               f"{s.blocks_adopted} adopted from Zoom, {s.blocks_expired} expired"
-               + (f" ({s.blocks_would_expire} would expire: dry run)" if s.blocks_would_expire else ""))
+               f"{s.blocks_requested} requested, "
+               + (f"{s.blocks_would_create} would be created in Zoom, {s.blocks_adopted} adopted from Zoom, "
+                  f"{s.blocks_would_expire} would expire, {s.blocks_would_lift} would be lifted (dry run)" if s.dry_run
+                  else f"{s.blocks_created} created in Zoom this run, {s.blocks_adopted} adopted from Zoom, "
+                       f"{s.blocks_expired} expired"))
     for group in _grouped(prefixes + numbers):
         first = group[0]
         targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]
@@ -60,7 +63,7 @@ def render_summary(s: RunSummary) -> str:
         why = first.get("failure_reason") if first["state"] == "failed" else first.get("reason")
         if why:
             out.append(f"      why: {why}")
-        if first["state"] in ("removed", "expired") and first.get("ended_reason"):
+        if first["state"] in ("removed", "expired", "would_be_removed", "would_expire") and first.get("ended_reason"):
             out.append(f"      ended: {first['ended_reason']}")
         elif first.get("lifts"):  # lifted during the run, then blocked again on later evidence (the why above)
             lift = first["lifts"][-1]
@@ -76,6 +79,9 @@ def render_summary(s: RunSummary) -> str:
     total = sum(s.zoom_requests.values())
     routes = ", ".join(f"{route} {n}" for route, n in sorted(s.zoom_requests.items()))
     out.append(f"Zoom requests: {total} ({routes or 'none'}); 429s: {s.zoom_429s}")
+    if s.dry_run:
+        rehearsed = ", ".join(f"{route} {n}" for route, n in sorted(s.rehearsal_zoom_requests.items()))
+        out.append(f"  the rehearsal's, to the local copy: {sum(s.rehearsal_zoom_requests.values())} ({rehearsed or 'none'})")
     for queue, items in s.dead_letters.items():
         out.append(f"Dead letters in {queue}: {len(items)}")
         for item in items[:SHOW_REJECTED]:

@@ -100,6 +100,7 @@ class Emulator:
         def read() -> None:
             assert self.process.stdout is not None
             for line in self.process.stdout:
+                line = line.removeprefix("export ")
                 if "=" in line and line.startswith("ZOOM_"):
                     key, _, value = line.strip().partition("=")
                     self.urls[key] = value
@@ -336,6 +337,23 @@ def test_dry_run_reads_zoom_but_never_writes(zoom, files):
     assert _digits(ROBOCALLER) in {_digits(n) for n in would} and all(b["reason"] for b in would.values())
     assert "would be blocked (dry run)" in result.stdout
     assert all(r["method"] == "GET" or r["path"].endswith("/oauth/token") for r in zoom.requests())
+    assert summary["zoom_requests"] == {"GET /phone/blocked_list": 1}
+    assert summary["rehearsal_zoom_requests"]["POST /phone/blocked_list"] >= summary["blocks_would_create"] > 0
+
+
+def test_a_dry_run_previews_exactly_what_the_real_run_then_does(zoom, files):
+    preview = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]),
+                      "--expire-at", "2026-11-25T00:00:00Z", "--dry-run", "--summary-json", str(files["dir"] / "p.json"))
+    real = run_cli(zoom.env(), "--events", str(files["events"]), "--allowlist", str(files["allow"]),
+                   "--expire-at", "2026-11-25T00:00:00Z", "--summary-json", str(files["dir"] / "r.json"))
+
+    assert preview.returncode == real.returncode == 0, preview.stderr + real.stderr
+    p, r = (json.loads((files["dir"] / name).read_text()) for name in ("p.json", "r.json"))
+    assert (p["blocks_would_create"], p["blocks_requested"], p["blocks_would_expire"]) == (
+        r["blocks_created"], r["blocks_requested"], r["blocks_expired"])
+    shown = {"would_block": "active", "would_be_removed": "removed", "would_expire": "expired"}
+    assert sorted((b["phone_number"], shown.get(b["state"], b["state"])) for b in p["blocks"]) == sorted(
+        (b["phone_number"], b["state"]) for b in r["blocks"])
 
 
 def test_expire_at_removes_the_blocks_from_zoom(zoom, files):
