@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from spam_blocker.adapters.sqs_queue import SqsQueue
 
 from local.esm_loop import EventSourceMapping, LambdaContext
-from local.event_file import Line, check_readable, earliest_event_time, iter_lines
+from local.event_file import Line, check_readable, count_events, earliest_event_time, iter_lines
 from local.local_aws import LocalAws, LocalResources
 from local.progress import Progress
 from local.zoom_access import ZoomAccess
@@ -728,7 +728,10 @@ class Pipeline:
 
     def _stream(self, resources: LocalResources) -> None:
         assert self.options.events is not None
-        progress = Progress("events", self.options.total_events, enabled=self.options.progress, stream=self.log)
+        total = self.options.total_events
+        if total is None and self.options.progress:
+            total = count_events(self.options.events)
+        progress = Progress("events", total, enabled=self.options.progress, stream=self.log)
         scorer_map, blocker_map, requested, unblocks = self._mappings(resources)
         settler = (_Settler((scorer_map, blocker_map), settling_stop := threading.Event(), self._moved,
                             patience_s=self.options.ordered_wait_s) if self.options.ordered else None)
@@ -743,7 +746,8 @@ class Pipeline:
         for thread in threads:
             thread.start()
         try:
-            self._wait(threads, scorer_done, blocker_map, blocker_stop)
+            self._wait(threads, scorer_done, blocker_map, blocker_stop,
+                       heartbeat=lambda: progress.update(self.summary.events_read, self._progress_detail()))
         except KeyboardInterrupt:
             if settler is not None:
                 settling_stop.set()
@@ -767,7 +771,7 @@ class Pipeline:
         self.summary.unblocks_requested = len(unblocks)
 
     def _wait(self, threads: list[threading.Thread], scorer_done: threading.Event, blocker_map: EventSourceMapping,
-              stop: threading.Event) -> None:
+              stop: threading.Event, heartbeat: Callable[[], None] = lambda: None) -> None:
         """Join the run's threads (interruptibly). Once every event is scored, block requests that stay
         deferred - Zoom's daily limit resets at 00:00 GMT - are not waited for past `blocker_idle_limit_s`
         without progress: the run ends and says how many are left."""
@@ -776,6 +780,7 @@ class Pipeline:
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(timeout=0.2)
+            heartbeat()  # progress goes on while the feeder waits (Progress draws at most every few seconds)
             if blocker_map.stats.records != handled or not scorer_done.is_set():
                 handled, idle_since = blocker_map.stats.records, time.monotonic()
             elif time.monotonic() - idle_since > self.options.blocker_idle_limit_s and not stop.is_set():

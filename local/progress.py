@@ -37,7 +37,8 @@ class Progress:
         if self.total:
             share = min(1.0, done / self.total)
             bar = "#" * int(share * 30)
-            text = f"{self.label} [{bar:<30}] {done:,}/{self.total:,} {share:5.1%} {elapsed:5.1f}s {detail}"
+            eta = f" ETA {elapsed / done * (self.total - done):.0f}s" if 0 < done < self.total else ""
+            text = f"{self.label} [{bar:<30}] {done:,}/{self.total:,} {share:5.1%} {elapsed:5.1f}s{eta} {detail}"
         else:
             text = f"{self.label} {done:,} {elapsed:5.1f}s {detail}"
         return f"\r{text}\033[K" if self._tty else text + "\n"

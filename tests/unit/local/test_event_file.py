@@ -2,13 +2,14 @@
 
 from datetime import UTC, datetime
 
-from local.event_file import earliest_event_time, iter_lines
+from local.event_file import count_events, earliest_event_time, iter_lines
 
 
 def test_lines_are_numbered_blank_ones_skipped_and_a_bom_is_not_part_of_line_one(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_bytes("\ufeff{\"a\": 1}\r\n\r\n  \n{\"b\": 2}\n".encode())
     assert [(line.number, line.text) for line in iter_lines(path)] == [(1, '{"a": 1}'), (4, '{"b": 2}')]
+    assert count_events(path) == 2  # the progress bar's total
 
 
 def test_the_earliest_event_time_skips_what_it_cannot_read(tmp_path):
