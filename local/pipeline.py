@@ -95,7 +95,8 @@ class RequestCounter:
 
 @dataclass
 class RunSummary:
-    events_read: int = 0
+    events_read: int = 0  # non-empty lines of the events file
+    events_delivered: int | None = None  # serve-webhook: call-log events its webhook deliveries carried
     events_rejected: int = 0
     events_ignored: int = 0
     blocks_requested: int = 0
@@ -125,6 +126,7 @@ class RunSummary:
     def to_json(self) -> dict[str, Any]:
         return {
             "events_read": self.events_read,
+            **({"events_delivered": self.events_delivered} if self.events_delivered is not None else {}),
             "events_rejected": self.events_rejected,
             "events_ignored": self.events_ignored,
             "blocks_requested": self.blocks_requested,

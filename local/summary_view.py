@@ -33,7 +33,11 @@ def _state_label(block: dict) -> str:
 def render_summary(s: RunSummary) -> str:
     out: list[str] = []
     mode = " (dry run: Zoom was only read; the run was made against a local copy of its list)" if s.dry_run else ""
-    out.append(f"spam-blocker run: {s.events_read:,} events in {s.duration_s:.1f} s{mode}")
+    if s.events_delivered is None:
+        out.append(f"spam-blocker run: {s.events_read:,} events in {s.duration_s:.1f} s{mode}")
+    else:
+        out.append(f"spam-blocker serve-webhook: {s.events_delivered + s.events_read:,} events in {s.duration_s:.1f} s "
+                   f"({s.events_delivered:,} from webhook deliveries, {s.events_read:,} from the events file)")
     out.append(f"  Zoom: {s.zoom_api_url}")
     if s.events_rejected:
         out.append(f"  rejected {s.events_rejected:,} malformed event(s):")

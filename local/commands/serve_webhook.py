@@ -55,16 +55,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def event_printer(out: TextIO) -> Any:
-    lock = threading.Lock()
+class event_printer:  # noqa: N801 - a callback, reads like a function
+    """Prints each enqueued delivery's events, one JSON a line, and counts them for the summary."""
 
-    def print_events(events: list[dict[str, Any]]) -> None:
-        with lock:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, events: list[dict[str, Any]]) -> None:
+        with self._lock:
             for event in events:
-                out.write(json.dumps(event, ensure_ascii=False) + "\n")
-            out.flush()
-
-    return print_events
+                self.out.write(json.dumps(event, ensure_ascii=False) + "\n")
+            self.out.flush()
+            self.count += len(events)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -94,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from local.webhook_server import build_webhook_server, start, stop
 
     events_out = sys.stdout
+    printer = event_printer(events_out)
     sys.stdout = sys.stderr  # the handler's EMF metrics are print()ed: keep stdout for the events
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -104,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             server = build_webhook_server(
                 args.host, args.port, sqs_client=resources.sqs, ingest_queue_url=resources.queues["ingest"],
-                dynamodb_client=resources.dynamodb, secret_token=token, on_enqueued=event_printer(events_out),
+                dynamodb_client=resources.dynamodb, secret_token=token, on_enqueued=printer,
                 max_body_bytes=args.max_body_bytes, max_skew_s=args.max_skew_s, log_requests=args.log_requests)
         except OSError as exc:
             listen_error.append(exc)
@@ -134,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"serve-webhook: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
             return 2
         print("Zoom webhook endpoint stopped.", file=sys.stderr)
+        summary.events_delivered = printer.count
         print(render_summary(summary), file=sys.stderr, flush=True)
         return 0
     finally:
