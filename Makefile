@@ -7,7 +7,16 @@ STAMP := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | ck
 UV_VERSION := 0.13.8
 PYTEST_ARGS ?=
 
-.PHONY: venv test demo bench lint build clean
+.PHONY: help venv test demo bench lint build lock clean
+
+help:
+	@echo "make demo    set up .venv (pinned deps) and run the built-in scenario end to end"
+	@echo "make test    set up .venv and run the whole suite"
+	@echo "make bench   speed and scale figures (a table, and JSON in benchmarks/results/)"
+	@echo "make lint    ruff and cfn-lint"
+	@echo "make build   Lambda artifacts without Docker (docs/deploy.md)"
+	@echo "make lock    regenerate the pinned requirements after changing pyproject.toml"
+	@echo "make clean   remove .venv and build output"
 
 venv: $(STAMP)
 

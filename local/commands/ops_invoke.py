@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -147,7 +148,9 @@ def _function_output(verbose: bool) -> Iterator[None]:
         handler.setStream(sink)
     logger.setLevel(logging.INFO if verbose else logging.ERROR)
     try:
-        with contextlib.redirect_stdout(sink):
+        with contextlib.redirect_stdout(sink), warnings.catch_warnings():
+            if not verbose:  # an ops command that wrote nothing has no metrics: Powertools warns about that
+                warnings.filterwarnings("ignore", message="No application metrics to publish")
             yield
     finally:
         if old_stream is not None and hasattr(handler, "setStream"):

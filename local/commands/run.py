@@ -61,7 +61,7 @@ def parse_region(value: str) -> str:
     try:
         return known_region(value)
     except ValueError as exc:
-        raise InputFileError(f"--region: {exc}") from None
+        raise InputFileError(f"--region (or DEFAULT_REGION): {exc}") from None
 
 
 def parse_plan(value: str) -> str:

@@ -447,7 +447,7 @@ def decide(candidate: str, view: Mapping[str, NumberEvidence], lists: ProtectedL
         return Decision("block_number", candidate, text, {**number_ev, **extra}, decided_at, expires,
                         candidate=candidate, refusals=refusals)
     legitimate = recently_legitimate(cand, now_s, policy)
-    lift = f"; a legitimate caller ({legitimate}): not to stay blocked" if legitimate else ""
+    lift = f"; a legitimate caller ({legitimate}): no block of ours stays over it" if legitimate else ""
     if cand.has_spam_evidence or found is not None:
         why = (f"score {score:.1f} < {policy.number_block_score:g}"
                if score < policy.number_block_score else "no fresh human report")

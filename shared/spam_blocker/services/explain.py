@@ -223,7 +223,7 @@ def _evidence(facts: ExplainFacts) -> list[str]:
             lines.append(f"{len(ev.reports)} reporter(s): {shown}")
         if ev.not_spam:
             shown = ", ".join(f"{who} at {iso(from_epoch(t))}" for who, t in ev.not_spam[:SHOWN_CONTRIBUTIONS])
-            lines.append(f"not_spam from {len(ev.not_spam)}: {shown}")
+            lines.append(f"not_spam from {len(ev.not_spam)} {'person' if len(ev.not_spam) == 1 else 'people'}: {shown}")
         if ev.calls:
             answered = sum(1 for c in ev.calls if c.answered)
             callees = len({c.callee for c in ev.calls if c.callee})
