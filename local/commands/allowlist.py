@@ -82,7 +82,8 @@ def run(args: argparse.Namespace, *, dynamodb: Any = None) -> int:
         if command == "disallow":
             listed = {e.key for e in store.entries(kind)}
             absent = [e.key for e in entries if e.key not in listed]
-            count = store.remove(kind, [e for e in entries if e.key in listed])
+            entries = [e for e in entries if e.key in listed]  # stdout: what was removed
+            count = store.remove(kind, entries)
             print(f"disallow: removed {count} entries from the {label}"
                   + (f"; not on it: {', '.join(absent)}" if absent else ""), file=sys.stderr)
         else:

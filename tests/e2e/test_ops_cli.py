@@ -222,8 +222,9 @@ def test_allow_own_and_disallow_manage_the_lists_the_scorer_reads(here, tmp_path
     assert code == 0 and out.splitlines() == ["+19072120000  # allow.txt:1", "+19075550100  # cli",
                                                "1800555*  # allow.txt:2"]
     assert "3 entries on the allowlist" in err
-    code, _, err = here.cli("disallow", "+19075550100", "+19075550999")
+    code, out, err = here.cli("disallow", "+19075550100", "+19075550999")
     assert code == 0 and "removed 1 entries from the allowlist; not on it: +19075550999" in err
+    assert out.splitlines() == ["+19075550100"]  # what was removed
     assert here.cli("disallow", "--own", "+14155550100")[0] == 0
     from spam_blocker.adapters.dynamo_allowlist import DynamoListStore
 
