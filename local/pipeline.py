@@ -30,6 +30,7 @@ from spam_blocker.adapters.sqs_queue import SqsQueue
 from local.esm_loop import EventSourceMapping, LambdaContext
 from local.event_file import Line, check_readable, count_events, earliest_event_time, iter_lines
 from local.local_aws import LocalAws, LocalResources
+from local.log_streams import point
 from local.progress import Progress
 from local.zoom_access import ZoomAccess
 
@@ -514,21 +515,24 @@ class Pipeline:
         from spam_blocker.wiring import zoom as zoom_wiring
 
         wiring.cache_clear()
-        _quiet_logs()
+        restore_logs = _quiet_logs()
         _thread_safe_metrics()
-        self._load_lists(resources)
-        self._adopt(resources, zoom)
-        zoom_wiring.add_request_observer(self._handler_counter)  # the handlers' own clients, the lifts' included
         try:
-            self._lift_protected(resources)
-            stream(resources)
-            if self.options.expire_at is not None:
-                self._expire(resources)
-            self._collect_dead_letters(resources)
-            self._describe_blocks(resources)
-            self._describe_not_blocked(resources)
+            self._load_lists(resources)
+            self._adopt(resources, zoom)
+            zoom_wiring.add_request_observer(self._handler_counter)  # the handlers' own clients, the lifts' too
+            try:
+                self._lift_protected(resources)
+                stream(resources)
+                if self.options.expire_at is not None:
+                    self._expire(resources)
+                self._collect_dead_letters(resources)
+                self._describe_blocks(resources)
+                self._describe_not_blocked(resources)
+            finally:
+                zoom_wiring.remove_request_observer(self._handler_counter)
         finally:
-            zoom_wiring.remove_request_observer(self._handler_counter)
+            restore_logs()
             wiring.cache_clear()
 
     def _adopt(self, resources: LocalResources, zoom: Any) -> None:
@@ -537,8 +541,8 @@ class Pipeline:
         The whole list must be read before any work (an entry missed would be created twice): pages are
         paced by the shared limiter at the plan's Medium rate, and a listing cut short by a 429 is read
         again after a pause, a few times, before the run gives up (exit 3). Adopted rows count from the
-        file's earliest event time (the run's clock is event time); a dry run adopts into its own table
-        but never deletes a duplicate from Zoom."""
+        file's earliest event time (the run's clock is event time). A dry run's `zoom` is the local copy
+        of the list (_rehearsal): a duplicate is deleted from the copy only."""
         from spam_blocker.adapters.dynamo_blocks import DynamoBlockStore
         from spam_blocker.clock import SystemClock
         from spam_blocker.config.reconciler import ReconcilerSettings
@@ -1024,13 +1028,23 @@ def _seconds_until(when: str | None) -> float:
     return max(0.0, (parse_iso(when) - SystemClock().now()).total_seconds())
 
 
-def _quiet_logs() -> None:
-    """Handler logs go to stderr locally, so stdout carries only the summary."""
+def _quiet_logs() -> Callable[[], None]:
+    """Handler logs go to stderr locally, so stdout carries only the summary. Returns what puts the logger
+    back as it was (an in-process caller's stderr, such as a test's capture, may be closed after the run)."""
     import logging
 
     from spam_blocker.observability import logger
 
+    level = logger.log_level
     logger.setLevel(os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
-    for handler in logger._logger.handlers:  # noqa: SLF001 - Powertools exposes no setter for the stream
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(sys.stderr)
+    streams = [(handler, handler.stream) for handler in logger._logger.handlers  # noqa: SLF001 - no setter
+               if isinstance(handler, logging.StreamHandler)]
+    for handler, _ in streams:
+        point(handler, sys.stderr)
+
+    def restore() -> None:
+        logger.setLevel(level)
+        for handler, stream in streams:
+            point(handler, stream)
+
+    return restore

@@ -140,12 +140,14 @@ def _function_output(verbose: bool) -> Iterator[None]:
     --verbose, nowhere otherwise: stdout is for the command's answer."""
     from spam_blocker.observability import logger
 
+    from local.log_streams import point
+
     handler = logger.registered_handler
     old_stream = getattr(handler, "stream", None)
     old_level = logger.log_level
     sink = sys.stderr if verbose else io.StringIO()
     if hasattr(handler, "setStream"):
-        handler.setStream(sink)
+        point(handler, sink)
     logger.setLevel(logging.INFO if verbose else logging.ERROR)
     try:
         with contextlib.redirect_stdout(sink), warnings.catch_warnings():
@@ -154,7 +156,7 @@ def _function_output(verbose: bool) -> Iterator[None]:
             yield
     finally:
         if old_stream is not None and hasattr(handler, "setStream"):
-            handler.setStream(old_stream)
+            point(handler, old_stream)
         logger.setLevel(old_level)
 
 
