@@ -84,12 +84,15 @@ class RequestCounter:
         self.by_route: Counter[str] = Counter()
         self.throttled = 0
         self.created = 0
+        self.writes = 0  # POST, PATCH and DELETE that Zoom answered with success: the blocker getting on
 
     def __call__(self, record: Any) -> None:
         with self._lock:
             self.by_route[record.route] += 1
             if record.status == 429:
                 self.throttled += 1
+            if not record.route.startswith("GET ") and record.status is not None and 200 <= record.status < 300:
+                self.writes += 1
             if record.route == "POST /phone/blocked_list" and record.status in (200, 201):
                 self.created += 1
 
@@ -106,6 +109,7 @@ class RunSummary:
     blocks_expired: int = 0
     blocks_would_expire: int = 0  # --dry-run with --expire-at: what the expirer would have removed
     blocks_deferred: int = 0  # block requests still deferred (Zoom's limits) when the run gave up waiting
+    zoom_refused: str | None = None  # Zoom refused the credentials during the run (exit 3)
     blocks_not_expired: int = 0  # --expire-at: due blocks Zoom's limits or failures kept in place
     blocks_lifted: int = 0  # our blocks adopted from Zoom that stopped an allowlisted or own number
     blocks_would_lift: int = 0  # --dry-run: what would have been lifted
@@ -136,6 +140,7 @@ class RunSummary:
             "blocks_expired": self.blocks_expired,
             "blocks_would_expire": self.blocks_would_expire,
             "blocks_deferred": self.blocks_deferred,
+            **({"zoom_refused": self.zoom_refused} if self.zoom_refused else {}),
             "blocks_not_expired": self.blocks_not_expired,
             "blocks_lifted": self.blocks_lifted,
             "blocks_would_lift": self.blocks_would_lift,
@@ -243,16 +248,17 @@ class _Settler:
     handled: the run says so at the end (`gave_up_with`)."""
 
     def __init__(self, maps: tuple[EventSourceMapping, EventSourceMapping], stop: threading.Event,
-                 moved: threading.Event, *, patience_s: float) -> None:
+                 moved: threading.Event, *, patience_s: float, progress: Callable[[], int]) -> None:
         self._maps = maps
         self._stop = stop
         self._moved = moved
         self._patience_s = patience_s
+        self._progress = progress
         self.gave_up_with: int | None = None  # messages still waiting when it stopped waiting for them
 
     def __call__(self) -> None:
         since = time.monotonic()
-        handled = self._handled()
+        handled = self._progress()
         while not self._stop.is_set():
             backlogs = [m.backlog() for m in self._maps]
             busy = any(m.busy for m in self._maps) or any(b["visible"] for b in backlogs)
@@ -265,11 +271,8 @@ class _Settler:
                     return
             self._moved.wait(0.05)
             self._moved.clear()
-            if self._handled() != handled:
-                since, handled = time.monotonic(), self._handled()
-
-    def _handled(self) -> int:
-        return sum(m.stats.records for m in self._maps)
+            if self._progress() != handled:
+                since, handled = time.monotonic(), self._progress()
 
 
 IGNORED = "ignored"
@@ -329,6 +332,8 @@ class Pipeline:
         self._created_in_table = 0
         self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
         self._lifts: dict[tuple[str, str, str], list[dict[str, str]]] = {}  # unblock requests the blocker got, by key
+        self._requested: set[Any] = set()  # block requests the blocker was given (_request_identity)
+        self._unblocks: set[Any] = set()
         self._adopted_at: datetime | None = None
         self._moved = threading.Event()  # a batch was handled, by either function
 
@@ -620,22 +625,23 @@ class Pipeline:
             print(f"spam-blocker run: our block {target} is not allowed ({why}): {detail}", file=self.log, flush=True)
 
     def _mappings(self, resources: LocalResources, on_block: Callable[[str], None] | None = None,
-                  ) -> tuple[EventSourceMapping, EventSourceMapping, set[str], set[str]]:
-        """The scorer's and the blocker's event-source mappings, and the ids of the block and unblock
-        requests the blocker is given (filled as they arrive)."""
+                  ) -> tuple[EventSourceMapping, EventSourceMapping, set[Any], set[Any]]:
+        """The scorer's and the blocker's event-source mappings, and the block and unblock requests the blocker
+        is given (filled as they arrive; a request deferred and sent again is the same request)."""
         from functions.blocker import handler as blocker
         from functions.scorer import handler as scorer
 
-        requested: set[str] = set()
-        unblocks: set[str] = set()
+        requested = self._requested
+        unblocks = self._unblocks
         seen_lock = threading.Lock()
 
         def blocker_handler(event: dict[str, Any], context: Any) -> Any:
             with seen_lock:
                 for record in event.get("Records", []):
                     action = _action_of(record.get("body", ""))
-                    seen = record["messageId"] in requested or record["messageId"] in unblocks
-                    (unblocks if action == "unblock" else requested).add(record["messageId"])
+                    request = _request_identity(record.get("body", ""), record["messageId"])
+                    seen = request in requested or request in unblocks
+                    (unblocks if action == "unblock" else requested).add(request)
                     if action == "unblock" and not seen:
                         self._note_lift(record.get("body", ""))
                     if on_block is not None and not seen:  # a deferred request comes back: told once
@@ -740,7 +746,8 @@ class Pipeline:
         progress = Progress("events", total, enabled=self.options.progress, stream=self.log)
         scorer_map, blocker_map, requested, unblocks = self._mappings(resources)
         settler = (_Settler((scorer_map, blocker_map), settling_stop := threading.Event(), self._moved,
-                            patience_s=self.options.ordered_wait_s) if self.options.ordered else None)
+                            patience_s=self.options.ordered_wait_s, progress=self._progress_mark)
+                   if self.options.ordered else None)
         feeder = _Feeder(iter_lines(self.options.events), SqsQueue(resources.sqs, resources.queues["ingest"]),
                          lambda: scorer_map.backlog()["visible"], self.options.region,
                          self.options.max_queue_depth, self.summary,
@@ -782,22 +789,50 @@ class Pipeline:
         deferred - Zoom's daily limit resets at 00:00 GMT - are not waited for past `blocker_idle_limit_s`
         without progress: the run ends and says how many are left."""
         idle_since = time.monotonic()
-        handled = blocker_map.stats.records
+        handled = self._progress_mark()
         while any(thread.is_alive() for thread in threads):
             for thread in threads:
                 thread.join(timeout=0.2)
             heartbeat()  # progress goes on while the feeder waits (Progress draws at most every few seconds)
-            if blocker_map.stats.records != handled or not scorer_done.is_set():
-                handled, idle_since = blocker_map.stats.records, time.monotonic()
+            if self._progress_mark() != handled or not scorer_done.is_set():
+                handled, idle_since = self._progress_mark(), time.monotonic()
             elif time.monotonic() - idle_since > self.options.blocker_idle_limit_s and not stop.is_set():
                 waiting = sum(blocker_map.backlog().values())
                 if waiting:
                     self.summary.blocks_deferred = waiting
-                    print(f"spam-blocker run: {waiting} block request(s) still deferred by Zoom's rate limits after "
-                          f"{self.options.blocker_idle_limit_s:g} s without progress; ending the run (run it again "
+                    refused = self._credentials_refused()
+                    why = (f"Zoom now refuses the credentials ({refused})" if refused
+                           else "deferred by Zoom's rate limits")
+                    self.summary.zoom_refused = refused
+                    print(f"spam-blocker run: {waiting} block request(s) still waiting: {why}; "
+                          f"{self.options.blocker_idle_limit_s:g} s without progress, ending the run (run it again "
                           "later: what is blocked already is adopted, the rest is requested again)",
                           file=self.log, flush=True)
                 stop.set()
+
+    def _credentials_refused(self) -> str | None:
+        """Why Zoom refuses a token now (the credentials revoked or rotated during the run), or None."""
+        from spam_blocker.zoom.client import ZoomClient
+        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
+
+        a = self._handler_access
+        client = ZoomClient.create(a.api_url, a.oauth_url, a.account_id, a.client_id, a.client_secret)
+        try:
+            client.check_credentials()
+        except ZoomAuthFailed as exc:
+            return exc.message
+        except ZoomError:
+            return None
+        finally:
+            client.close()
+        return None
+
+    def _progress_mark(self) -> int:
+        """Grows while the pipeline gets on: events scored, new block requests, Zoom writes that succeeded.
+        A deferred request handled again (a 429, refused credentials) is not progress."""
+        maps = getattr(self, "_maps", ())
+        scored = maps[0].stats.records if maps else 0
+        return scored + len(self._requested) + len(self._unblocks) + self._handler_counter.writes
 
     def _progress_detail(self) -> str:
         maps = getattr(self, "_maps", ())
@@ -974,6 +1009,16 @@ def _drain_threads(scorer_map: EventSourceMapping, blocker_map: EventSourceMappi
                                                                            stop=blocker_stop),
                                 name="blocker", daemon=True)]
     return threads, scorer_done, scorer_stop, blocker_stop
+
+
+def _request_identity(body: str, message_id: str) -> Any:
+    """One scorer decision's request, however often it is delivered or sent again by a deferring blocker."""
+    try:
+        data = json.loads(body)
+        return (data.get("action", "block"), data["match_type"], data["phone_number"], data.get("block_type"),
+                data.get("decided_at"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return message_id
 
 
 def _action_of(body: str) -> str:

@@ -131,6 +131,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"spam-blocker run: cannot write {args.summary_json}: {exc.strerror or exc}", file=sys.stderr)
             return 2
     print(render_summary(summary))
+    if summary.zoom_refused:
+        print(f"spam-blocker run: Zoom refused the credentials during the run: {summary.zoom_refused}", file=sys.stderr)
+        return 3
     return 0
 
 

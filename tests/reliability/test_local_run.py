@@ -206,7 +206,7 @@ def test_block_requests_deferred_to_zoom_s_daily_reset_end_the_run_instead_of_ho
 
     assert summary.blocks_created == 0 and summary.blocks_deferred == 3
     assert summary.zoom_429s == 1  # the first daily 429 is recorded; the others wait for the reset, unsent
-    assert "3 block request(s) still deferred" in log.getvalue()
+    assert "3 block request(s) still waiting: deferred by Zoom's rate limits" in log.getvalue()
 
 
 def test_an_ordered_run_goes_on_without_requests_deferred_to_the_daily_reset_and_says_so(tmp_path):
@@ -217,3 +217,44 @@ def test_an_ordered_run_goes_on_without_requests_deferred_to_the_daily_reset_and
 
     assert summary.blocks_created == 0 and summary.blocks_deferred == 3
     assert "1 message(s) waited to come back without progress for 0.3 s" in log.getvalue()
+
+
+@pytest.mark.parametrize("ordered", [True, False], ids=["ordered", "parallel"])
+def test_a_429_on_every_post_ends_the_run_instead_of_retrying_forever(tmp_path, ordered):
+    """Deferred requests the blocker takes again every second are not progress: the run ends and says so."""
+    emulator = ZoomEmulator(plan="pro", seed=5)
+    emulator.faults.inject("429", route="POST /phone/blocked_list", count=100_000)  # QPS, Retry-After 1 s
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:3] for b in reported_twice(n)) + "\n")
+    log = io.StringIO()
+
+    summary = run(emulator, events, log, blocker_idle_limit_s=1.0, scorer_batch_size=2, ordered_wait_s=0.3,
+                  ordered=ordered)
+
+    assert summary.blocks_created == 0 and summary.blocks_deferred == 3 and summary.blocks_requested == 3
+    assert summary.zoom_429s >= 1 and summary.zoom_refused is None
+    assert "3 block request(s) still waiting: deferred by Zoom's rate limits" in log.getvalue()
+
+
+class RotatesSecretAfterFirstEntry(ZoomEmulator):
+    """Someone rotates the app's client secret in the Marketplace while the run goes on."""
+
+    def __call__(self, environ, start_response):
+        answer = super().__call__(environ, start_response)
+        if self.client_secret != "rotated" and self.entries():
+            self.client_secret = "rotated"
+            self.expire_tokens()
+        return answer
+
+
+def test_credentials_refused_during_the_run_end_it_naming_the_refusal(tmp_path):
+    emulator = RotatesSecretAfterFirstEntry(plan="pro", seed=6)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:3] for b in reported_twice(n)) + "\n")
+    log = io.StringIO()
+
+    summary = run(emulator, events, log, blocker_idle_limit_s=1.0, scorer_batch_size=2, ordered_wait_s=0.3)
+
+    assert len(emulator.entries()) == 1 and summary.blocks_deferred == 2
+    assert summary.zoom_refused and "invalid_client" in summary.zoom_refused
+    assert "still waiting: Zoom now refuses the credentials" in log.getvalue()

@@ -64,19 +64,35 @@ class FakeMap:
 
 
 def test_settling_returns_at_once_when_nothing_is_queued_or_handled():
-    settler = _Settler((FakeMap(), FakeMap()), threading.Event(), threading.Event(), patience_s=60)
+    settler = _Settler((FakeMap(), FakeMap()), threading.Event(), threading.Event(), patience_s=60, progress=lambda: 0)
     settler()
     assert settler.gave_up_with is None
 
 
 def test_once_deferred_requests_stop_moving_the_replay_no_longer_waits_for_deferred_ones():
     scorer, blocker = FakeMap(), FakeMap(in_flight=2)  # two block requests deferred to Zoom's daily reset
-    settler = _Settler((scorer, blocker), threading.Event(), threading.Event(), patience_s=0)
+    settler = _Settler((scorer, blocker), threading.Event(), threading.Event(), patience_s=0,
+                       progress=lambda: 0)
     settler()
     assert settler.gave_up_with == 2
     blocker.counts["in_flight"] = 3  # one more deferred: not waited for
     settler()
     assert settler.gave_up_with == 2
+
+
+def test_deferred_requests_handled_again_and_again_are_not_progress():
+    """A 429 on every POST: the blocker takes the same deferred requests every second, and gets nowhere."""
+
+    class Retrying(FakeMap):
+        def backlog(self):
+            self.stats.records += 1  # handled once more, deferred once more
+            return super().backlog()
+
+    blocker = Retrying(in_flight=2)
+    settler = _Settler((FakeMap(), blocker), threading.Event(), threading.Event(), patience_s=0.2,
+                       progress=lambda: 7)
+    settler()
+    assert settler.gave_up_with == 2 and blocker.stats.records > 1
 
 
 class BusyFor(FakeMap):
@@ -98,6 +114,6 @@ class BusyFor(FakeMap):
 def test_settling_waits_while_a_batch_is_being_handled_however_short_its_patience():
     moved = threading.Event()
     scorer = BusyFor(3, moved)
-    settler = _Settler((scorer, FakeMap()), threading.Event(), moved, patience_s=0)
+    settler = _Settler((scorer, FakeMap()), threading.Event(), moved, patience_s=0, progress=lambda: 0)
     settler()
     assert scorer.looks == 0 and settler.gave_up_with is None
