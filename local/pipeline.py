@@ -568,19 +568,21 @@ class Pipeline:
                                    now=adopt_at)
             except ZoomAuthFailed as exc:
                 raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
-            except ZoomError as exc:
-                raise RunFailed(f"Zoom's blocked list could not be read: {exc.message}", 3) from None
-            adopted += report.adopted
-            listed_ids = report.entry_ids
-            if report.complete:
-                break
+            except ZoomError as exc:  # a 5xx, a lost answer, a page token that expired: read it again
+                stopped = exc.message
+            else:
+                adopted += report.adopted
+                listed_ids = report.entry_ids
+                if report.complete:
+                    break
+                stopped = report.stopped
             pause = min(2.0 ** attempt, ADOPT_PAUSE_CAP_S)
-            print(f"Zoom's blocked list was not read to the end ({report.stopped}); reading it again in "
+            print(f"Zoom's blocked list was not read to the end ({stopped}); reading it again from the start in "
                   f"{pause:g} s", file=self.log, flush=True)
             time.sleep(pause)
         else:
             raise RunFailed(f"Zoom's blocked list could not be read to the end after {ADOPT_ATTEMPTS} tries "
-                            f"({report.stopped}): stopping before any work, or entries would be duplicated", 3)
+                            f"({stopped}): stopping before any work, or entries would be duplicated", 3)
         self.summary.blocks_adopted = adopted
         # every entry Zoom held (an inactive one of ours that the blocker sets active again was not created)
         self._zoom_ids_at_start = listed_ids | {item["zoom_id"] for item in self._block_items(resources)

@@ -258,3 +258,19 @@ def test_credentials_refused_during_the_run_end_it_naming_the_refusal(tmp_path):
     assert len(emulator.entries()) == 1 and summary.blocks_deferred == 2
     assert summary.zoom_refused and "invalid_client" in summary.zoom_refused
     assert "still waiting: Zoom now refuses the credentials" in log.getvalue()
+
+
+def test_a_listing_that_fails_at_start_is_read_again_from_the_start(tmp_path):
+    """A 5xx (or a page token that expired) while the list is read at start: no duplicates, no exit 3."""
+    emulator = ZoomEmulator(plan="pro", seed=7)
+    emulator.add_entry(NUMBERS[0], comment="[spam-blocker] block: reported by 2 people")
+    emulator.faults.inject("5xx", route="GET /phone/blocked_list", count=3)  # more than the client retries
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(b for n in NUMBERS[:2] for b in reported_twice(n)) + "\n")
+    log = io.StringIO()
+
+    summary = run(emulator, events, log)
+
+    assert "reading it again from the start" in log.getvalue()
+    assert summary.blocks_adopted == 1 and summary.blocks_created == 1
+    assert ours(emulator) == Counter({("phoneNumber", NUMBERS[0]): 1, ("phoneNumber", NUMBERS[1]): 1})
