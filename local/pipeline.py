@@ -327,6 +327,7 @@ class Pipeline:
         self.counter = RequestCounter()  # requests to ZOOM_API_URL
         self.rehearsal_counter = RequestCounter()  # --dry-run: requests to the local copy of Zoom's list
         self._handler_access = access  # the Zoom the handlers talk to (a dry run: the local copy)
+        self._real_ids: dict[str, str] = {}  # a dry run: the copy's entry id -> Zoom's
         self.summary = RunSummary(dry_run=options.dry_run, zoom_api_url=access.api_url)
         self._zoom_ids_at_start: set[str] = set()
         self._created_in_table = 0
@@ -464,8 +465,9 @@ class Pipeline:
         emulator = ZoomEmulator(plan=self.access.plan)
         for entry in entries:
             try:
-                emulator.add_entry(entry.phone_number or "", entry.match_type or "phoneNumber",
-                                   entry.block_type or "inbound", entry.status or "active", entry.comment or "")
+                copy = emulator.add_entry(entry.phone_number or "", entry.match_type or "phoneNumber",
+                                          entry.block_type or "inbound", entry.status or "active", entry.comment or "")
+                self._real_ids[copy] = entry.id
             except ValueError as exc:  # a shape the copy refuses: it cannot be adopted either, say so
                 print(f"dry run: Zoom's entry {entry.id} is not copied ({exc})", file=self.log, flush=True)
         server, thread = serve(emulator, host="127.0.0.1", port=0)
@@ -905,14 +907,19 @@ class Pipeline:
 
     def _describe_blocks(self, resources: LocalResources) -> None:
         from spam_blocker.adapters.dynamo_blocks import from_item
+        from spam_blocker.domain.block_state import BlockState
 
+        ours: set[str] = set()  # the Zoom ids our rows hold (a dry run: the copy's)
         for item in self._block_items(resources):
             record = from_item(item["raw"])
             if record.only_holds_cooldown:
                 continue  # never a block; the number shows under "deliberately not blocked" instead
+            if record.zoom_id and record.state is not BlockState.EXTERNAL:
+                ours.add(record.zoom_id)
             self.summary.blocks.append({
                 "match_type": record.key.match_type, "phone_number": record.key.phone_number,
-                "block_type": record.key.block_type, "state": self._state_shown(record), "zoom_id": record.zoom_id,
+                "block_type": record.key.block_type, "state": self._state_shown(record),
+                "zoom_id": self._real_ids.get(record.zoom_id or "") if self.options.dry_run else record.zoom_id,
                 "reason": record.reason, "failure_reason": record.failure_reason,
                 "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
                 "ended_reason": record.ended_reason,
@@ -923,7 +930,6 @@ class Pipeline:
         # Entries this run made in Zoom: our rows' Zoom ids that were not there at start. This also counts
         # an entry whose POST answer was lost and that the blocker found and adopted ("commit then fail"),
         # which a count of 201 answers would miss; a count of 201s catches a target blocked twice in one run.
-        ours = {b["zoom_id"] for b in self.summary.blocks if b["zoom_id"] and b["state"] != "external"}
         self._created_in_table = len(ours - self._zoom_ids_at_start)
 
     def _state_shown(self, record: Any) -> str:

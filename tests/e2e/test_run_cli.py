@@ -416,6 +416,7 @@ def test_a_dry_run_with_expire_at_says_what_would_expire_and_removes_nothing(zoo
     assert result.returncode == 0, result.stderr
     summary = json.loads(summary_path.read_text())
     assert summary["blocks_expired"] == 0 and summary["blocks_would_expire"] == summary["blocks_adopted"] > 0
+    assert {b["zoom_id"] for b in summary["blocks"]} <= {e["id"] for e in before}  # Zoom's ids, not the copy's
     assert zoom.entries() == before
     assert all(r["method"] == "GET" or r["path"].endswith("/oauth/token") for r in zoom.requests()[sent_before:])
 

