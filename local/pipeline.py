@@ -334,6 +334,7 @@ class Pipeline:
         self._protected: dict[str, list[Any]] = {}  # "allow" / "own" -> the run's list entries (ListEntry)
         self._lifts: dict[tuple[str, str, str], list[dict[str, str]]] = {}  # unblock requests the blocker got, by key
         self._requested: set[Any] = set()  # block requests the blocker was given (_request_identity)
+        self._first_bodies: list[str] = []  # each block request's body, as first given to the blocker
         self._unblocks: set[Any] = set()
         self._adopted_at: datetime | None = None
         self._moved = threading.Event()  # a batch was handled, by either function
@@ -626,6 +627,10 @@ class Pipeline:
             else:
                 self.summary.blocks_lifted += lifted
             detail = "; ".join(line.strip("- ").strip() for line in report.get("text", "").splitlines()[1:])
+            if self.options.dry_run:  # what the rehearsal did to the copy, with Zoom's own entry ids
+                for copy, real in self._real_ids.items():
+                    detail = detail.replace(copy, real)
+                detail = f"would be lifted (dry run; done to the local copy only): {detail}"
             print(f"spam-blocker run: our block {target} is not allowed ({why}): {detail}", file=self.log, flush=True)
 
     def _mappings(self, resources: LocalResources, on_block: Callable[[str], None] | None = None,
@@ -648,6 +653,8 @@ class Pipeline:
                     (unblocks if action == "unblock" else requested).add(request)
                     if action == "unblock" and not seen:
                         self._note_lift(record.get("body", ""))
+                    elif action == "block" and not seen:
+                        self._first_bodies.append(record.get("body", ""))
                     if on_block is not None and not seen:  # a deferred request comes back: told once
                         on_block(record.get("body", ""))
             return blocker.lambda_handler(event, context)
@@ -841,9 +848,9 @@ class Pipeline:
     def _progress_detail(self) -> str:
         maps = getattr(self, "_maps", ())
         scored = maps[0].stats.records if maps else 0
-        blocked = maps[1].stats.records if maps else 0
-        return (f"rejected {self.summary.events_rejected:,} · scored {scored:,} · block requests handled "
-                f"{blocked:,} · zoom requests {sum(self._handler_counter.by_route.values()):,}")
+        return (f"rejected {self.summary.events_rejected:,} · scored {scored:,} · block requests "
+                f"{len(self._requested) + len(self._unblocks):,} · zoom requests "
+                f"{sum(self._handler_counter.by_route.values()):,}")
 
     def _expire(self, resources: LocalResources) -> None:
         from spam_blocker.clock import iso
@@ -926,11 +933,33 @@ class Pipeline:
                 "lifts": sorted(self._lifts.get((record.key.match_type, record.key.phone_number,
                                                  record.key.block_type), []), key=lambda lift: lift["at"]),
             })
+        if self.summary.blocks_deferred:  # the run ended before Zoom took them: name them
+            self.summary.blocks += self._never_claimed({(b["match_type"], b["phone_number"], b["block_type"])
+                                                        for b in self.summary.blocks})
+            self.summary.blocks_deferred = max(self.summary.blocks_deferred, sum(
+                1 for b in self.summary.blocks if b["state"] in ("pending", "not_sent")))
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
         # Entries this run made in Zoom: our rows' Zoom ids that were not there at start. This also counts
         # an entry whose POST answer was lost and that the blocker found and adopted ("commit then fail"),
         # which a count of 201 answers would miss; a count of 201s catches a target blocked twice in one run.
         self._created_in_table = len(ours - self._zoom_ids_at_start)
+
+    def _never_claimed(self, known: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """Block requests with no row, in a run that ended with requests deferred: Zoom's limits held them
+        before the blocker claimed them. The summary names them, as `not_sent`."""
+        shown: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for body in self._first_bodies:
+            try:
+                data = json.loads(body)
+                key = (data["match_type"], data["phone_number"], data.get("block_type", "inbound"))
+            except (ValueError, KeyError, TypeError):
+                continue
+            if key not in known:
+                shown[key] = {"match_type": key[0], "phone_number": key[1], "block_type": key[2],
+                              "state": "not_sent", "zoom_id": None, "reason": data.get("reason", ""),
+                              "failure_reason": None, "expires_at": data.get("expires_at"), "ended_reason": None,
+                              "lifts": []}
+        return list(shown.values())
 
     def _state_shown(self, record: Any) -> str:
         """The row's state; in a dry run, what the rehearsal did reads as what the real run would do."""

@@ -24,7 +24,9 @@ def _state_label(block: dict) -> str:
     state = block["state"]
     if state == "failed" and (block.get("failure_reason") or "").startswith(UNSAFE_REASON_PREFIX):
         return "not created: a safety rail (range checked again before its POST)"
-    return {"active": "blocked", "external": "already blocked in Zoom (a person's entry)", "pending": "pending",
+    return {"active": "blocked", "external": "already blocked in Zoom (a person's entry)",
+            "pending": "not in Zoom yet (deferred by Zoom's limits, or Zoom failing)",
+            "not_sent": "not sent to Zoom (deferred by Zoom's limits; a later run requests it again)",
             "failed": "FAILED", "expired": "expired", "removed": "removed",
             "would_block": "would be blocked (dry run)", "would_be_removed": "would be removed (dry run)",
             "would_expire": "would expire (dry run)"}.get(state, state)

@@ -74,6 +74,17 @@ def parse_plan(value: str) -> str:
     return plan
 
 
+def dry_run_wanted(flag: bool) -> bool:
+    """--dry-run, or DRY_RUN set true in the environment (the deployed blocker's switch: an operator who
+    exported it expects no writes here either)."""
+    raw = os.environ.get("DRY_RUN", "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return flag
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise InputFileError(f"DRY_RUN must be true or false (got {raw!r}); or pass --dry-run")
+
+
 def parse_seconds(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
     try:
@@ -102,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         options = RunOptions(events=args.events, allowlist=args.allowlist, own_numbers=args.own_numbers,
-                             expire_at=parse_expire_at(args.expire_at), dry_run=args.dry_run,
+                             expire_at=parse_expire_at(args.expire_at), dry_run=dry_run_wanted(args.dry_run),
                              region=parse_region(args.region), progress=not args.quiet, ordered=not args.parallel,
                              blocker_idle_limit_s=parse_seconds("RUN_MAX_DEFERRED_WAIT_S", 120.0),
                              ordered_wait_s=parse_seconds("RUN_ORDERED_WAIT_S", 5.0))

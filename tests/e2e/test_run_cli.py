@@ -325,9 +325,11 @@ def test_a_dry_run_adopts_but_never_deletes_a_duplicate_in_zoom(zoom, files):
     assert all(r["method"] == "GET" or r["path"].endswith("/oauth/token") for r in zoom.requests()[sent_before:])
 
 
-def test_dry_run_reads_zoom_but_never_writes(zoom, files):
-    result = run_cli(zoom.env(), "--events", str(files["events"]), "--dry-run",
-                     "--summary-json", str(files["dir"] / "dry.json"))
+@pytest.mark.parametrize("how", ["--dry-run", "DRY_RUN=true"])
+def test_dry_run_reads_zoom_but_never_writes(zoom, files, how):
+    env = zoom.env(**({"DRY_RUN": "true"} if how == "DRY_RUN=true" else {}))
+    flags = ["--dry-run"] if how == "--dry-run" else []
+    result = run_cli(env, "--events", str(files["events"]), *flags, "--summary-json", str(files["dir"] / "dry.json"))
 
     assert result.returncode == 0, result.stderr
     summary = json.loads((files["dir"] / "dry.json").read_text())
@@ -470,6 +472,7 @@ def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     no_folder = run_cli(zoom.env(), "--events", str(files["events"]), "--summary-json",
                         str(files["dir"] / "nowhere" / "s.json"))
     bad_wait = run_cli({**zoom.env(), "RUN_ORDERED_WAIT_S": "soon"}, "--events", str(files["events"]))
+    bad_dry = run_cli({**zoom.env(), "DRY_RUN": "maybe"}, "--events", str(files["events"]))
 
     assert missing.returncode == 2 and "missing.jsonl" in missing.stderr
     assert bad_list.returncode == 2 and "bad-allow.txt" in bad_list.stderr and ":2" in bad_list.stderr
@@ -478,4 +481,5 @@ def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     assert bad_region.returncode == 2 and "unknown region 'XX'" in bad_region.stderr
     assert no_folder.returncode == 2 and "nowhere" in no_folder.stderr
     assert bad_wait.returncode == 2 and "RUN_ORDERED_WAIT_S must be a number of seconds" in bad_wait.stderr
+    assert bad_dry.returncode == 2 and "DRY_RUN must be true or false" in bad_dry.stderr
     assert zoom.entries() == []

@@ -233,6 +233,8 @@ def test_a_429_on_every_post_ends_the_run_instead_of_retrying_forever(tmp_path, 
 
     assert summary.blocks_created == 0 and summary.blocks_deferred == 3 and summary.blocks_requested == 3
     assert summary.zoom_429s >= 1 and summary.zoom_refused is None
+    assert sorted(b["phone_number"] for b in summary.blocks) == NUMBERS[:3]  # each named, sent or not
+    assert {b["state"] for b in summary.blocks} <= {"pending", "not_sent"}
     assert "3 block request(s) still waiting: deferred by Zoom's rate limits" in log.getvalue()
 
 
