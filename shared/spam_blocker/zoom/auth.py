@@ -19,6 +19,7 @@ ZoomBadResponse. Secrets and tokens are never logged nor put in an error message
 from __future__ import annotations
 
 import base64
+import hashlib
 import random
 import threading
 from collections.abc import Generator
@@ -54,12 +55,18 @@ class _Token:
 
 _cache: dict[tuple[str, str, str], _Token] = {}
 _cache_lock = threading.Lock()
+# Credentials Zoom refused (a 4xx to the token request), until when they are not offered again: with a
+# rotated or revoked secret every deferred block request would otherwise ask for a token each time it comes
+# back. Keyed by the credentials themselves, so corrected ones are tried at once.
+REFUSAL_HOLD = timedelta(seconds=30)
+_refused: dict[tuple[str, str, str, str], tuple[datetime, str]] = {}
 
 
 def clear_token_cache() -> None:
-    """Forget every cached token (tests; or after rotating credentials)."""
+    """Forget every cached token and refusal (tests; or after rotating credentials)."""
     with _cache_lock:
         _cache.clear()
+        _refused.clear()
 
 
 class ZoomOAuth(httpx.Auth):
@@ -111,9 +118,19 @@ class ZoomOAuth(httpx.Auth):
         `timeout` is an httpx timeout extension (`Timeout.as_dict()`); the API request's is passed on so
         that the token request is bounded like every other (httpx sends auth-flow requests as built)."""
         asked_at = self._clock.now()
+        refused_key = (*self._key, hashlib.sha256(self._basic.encode()).hexdigest())
+        with _cache_lock:
+            held = _refused.get(refused_key)
+        if held is not None and asked_at < held[0]:
+            raise ZoomAuthFailed(f"{held[1]}; not asked again before {held[0].isoformat()}", route=OAUTH_ROUTE)
         response = yield self.token_request(timeout)
         response.read()
-        token = self._token_from(response, asked_at)
+        try:
+            token = self._token_from(response, asked_at)
+        except ZoomAuthFailed as exc:
+            with _cache_lock:
+                _refused[refused_key] = (asked_at + REFUSAL_HOLD, exc.message)
+            raise
         with _cache_lock:
             _cache[self._key] = token
         return token.value

@@ -126,6 +126,22 @@ def test_the_token_endpoint_refusing_is_auth_failed_and_no_api_request_is_sent(c
     assert CLIENT_SECRET not in str(caught.value)
 
 
+def test_refused_credentials_are_not_offered_again_for_a_while_but_corrected_ones_are(make_client, zoom, clock):
+    """A rotated secret: every deferred block request coming back would otherwise ask for a token again."""
+    with make_client(client_secret="rotated") as stale:
+        for _ in range(3):
+            with pytest.raises(ZoomAuthFailed):
+                stale.get_blocked("bl-1")
+        assert len(zoom.token_requests) == 1
+        clock.advance(seconds=31)
+        with pytest.raises(ZoomAuthFailed):
+            stale.get_blocked("bl-1")
+        assert len(zoom.token_requests) == 2
+    with make_client() as corrected:
+        corrected.check_credentials()  # the right secret is asked at once
+    assert len(zoom.token_requests) == 3
+
+
 def test_wrong_credentials_are_refused_by_the_fake_zoom(make_client, zoom):
     with make_client(client_secret="wrong") as client, pytest.raises(ZoomAuthFailed) as caught:
         client.get_blocked("bl-1")
