@@ -449,20 +449,11 @@ class Pipeline:
         preview is the real run's: its blocks cover later callers, a later event lifts them, the expirer
         removes them. Zoom itself is only read (a token, the list). Yields a client of the copy."""
         from spam_blocker.zoom.client import ZoomClient
-        from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
 
         from local.emulator import ZoomEmulator, serve, stop
 
-        for attempt in range(ADOPT_ATTEMPTS):
-            try:
-                entries = list(real.list_blocked(page_size=100))
-                break
-            except ZoomAuthFailed as exc:
-                raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
-            except ZoomError as exc:
-                if attempt == ADOPT_ATTEMPTS - 1:
-                    raise RunFailed(f"Zoom's blocked list could not be read to the end: {exc.message}", 3) from None
-                time.sleep(min(2.0 ** attempt, ADOPT_PAUSE_CAP_S))
+        entries = self._patiently(lambda: list(real.list_blocked(page_size=100)), "the listing of its blocked list",
+                                  ADOPT_ATTEMPTS, "Zoom's blocked list could not be read to the end")
         emulator = ZoomEmulator(plan=self.access.plan)
         for entry in entries:
             try:
@@ -496,25 +487,30 @@ class Pipeline:
                                  on_request=self.counter)
 
     def _check_zoom(self, zoom: Any) -> None:
-        """A token before any work. Refused credentials end the run at once; a 429, a 5xx or a lost connection
-        is tried again a few times (Retry-After honoured, up to CHECK_ZOOM_PAUSE_CAP_S) before exit 3."""
+        """A token before any work."""
+        self._patiently(zoom.check_credentials, "the token request", CHECK_ZOOM_ATTEMPTS,
+                        f"Zoom is unreachable ({self.access.oauth_url})")
+
+    def _patiently(self, ask: Callable[[], Any], what: str, attempts: int, failing: str) -> Any:
+        """`ask` Zoom before any work. Refused credentials end the run at once; a 429, a 5xx or a lost
+        connection is tried again a few times (Retry-After honoured, up to CHECK_ZOOM_PAUSE_CAP_S) before
+        exit 3 with `failing`."""
         from spam_blocker.clock import SystemClock
         from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError, ZoomRateLimited
 
-        for attempt in range(CHECK_ZOOM_ATTEMPTS):
+        for attempt in range(attempts):
             try:
-                zoom.check_credentials()
-                return
+                return ask()
             except ZoomAuthFailed as exc:
                 raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
             except ZoomError as exc:
-                if attempt == CHECK_ZOOM_ATTEMPTS - 1:
-                    raise RunFailed(f"Zoom is unreachable ({self.access.oauth_url}): {exc.message}", 3) from None
+                if attempt == attempts - 1:
+                    raise RunFailed(f"{failing}: {exc.message}", 3) from None
                 pause = 2.0 ** attempt
                 if isinstance(exc, ZoomRateLimited):
                     pause = max(pause, (exc.retry_at - SystemClock().now()).total_seconds())
                 pause = min(pause, CHECK_ZOOM_PAUSE_CAP_S)
-                print(f"Zoom did not answer the token request ({exc.message}); trying again in {pause:g} s",
+                print(f"Zoom did not answer {what} ({exc.message}); trying again in {pause:g} s",
                       file=self.log, flush=True)
                 time.sleep(pause)
 
