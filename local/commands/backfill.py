@@ -12,6 +12,7 @@ would enqueue. Progress on stderr; the final progress as JSON on stdout.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,13 +41,23 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def read_numbers(path: str) -> list[str]:
-    """One number a line; '#' starts a comment; blank lines ignored. OSError if unreadable."""
+def read_numbers(path: str, region: str = "US") -> list[str]:
+    """One number a line; '#' starts a comment; blank lines ignored. OSError if unreadable; ValueError naming
+    the file and line of a number that cannot be reported (as the allowlist files do)."""
+    from spam_blocker.domain import phone
+
     numbers = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
-        if text:
-            numbers.append(text)
+        if not text:
+            continue
+        try:
+            if phone.is_emergency_or_short(text, region):
+                raise phone.InvalidNumber("an emergency or short code")
+            phone.normalize(text, region)
+        except phone.InvalidNumber as exc:
+            raise ValueError(f"{path}:{number}: {text!r} cannot be reported as spam: {exc}") from None
+        numbers.append(text)
     return numbers
 
 
@@ -73,9 +84,12 @@ def run(args: argparse.Namespace, *, lambda_client: Any = None) -> int:
         event.update({"from": args.date_from, "to": args.date_to})
     if args.numbers:
         try:
-            event["phone_numbers"] = read_numbers(args.numbers)
+            event["phone_numbers"] = read_numbers(args.numbers, os.environ.get("DEFAULT_REGION") or "US")
         except (OSError, UnicodeDecodeError) as exc:
             print(f"backfill: cannot read {args.numbers}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except ValueError as exc:
+            print(f"backfill: {exc}", file=sys.stderr)
             return EXIT_USAGE
         if not event["phone_numbers"]:
             print(f"backfill: {args.numbers} holds no numbers", file=sys.stderr)

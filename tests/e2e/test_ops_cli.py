@@ -192,6 +192,14 @@ def test_bad_usage_and_input_exit_2_with_a_clear_message(here, argv, message):
     assert code == 2 and message in err and out == ""
 
 
+def test_a_bad_number_in_a_backfill_file_is_named_with_its_line(here, tmp_path):
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("# campaign\n+19075550123\n911\nnot-a-number\n")
+    code, out, err = here.cli("backfill", "--numbers", str(numbers))
+    assert code == 2 and out == "" and f"{numbers}:3: '911' cannot be reported as spam" in err
+    assert here.queued() == []
+
+
 def test_a_missing_setting_exits_2_naming_it(here):
     here.monkeypatch.delenv("RATE_LIMIT_TABLE")
     code, _, err = here.cli("reconcile")

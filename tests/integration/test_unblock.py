@@ -75,3 +75,15 @@ def test_unblocking_a_range_also_removes_its_tiles_but_not_the_numbers_inside(st
     assert rows[f"phoneNumber#{NUMBER}#inbound"].state is BlockState.ACTIVE
     assert sorted(e["phone_number"] for e in stack.emulator.entries()) == [NUMBER, "19075553"]
     assert "removed prefix block 190755520 (inside 1907555) from Zoom" in result["text"]
+
+
+def test_unblocking_a_block_whose_entry_a_person_already_deleted_says_so(stack):
+    now = stack.clock.now()
+    stack.score(report(NUMBER, now, "a"), report(NUMBER, now, "b"))
+    stack.block()
+    assert stack.emulator.remove_entry(stack.entries()[NUMBER]["id"])  # in the portal
+
+    result = lambda_handler(load_event("expirer_unblock.json"), LambdaContext(function_name="expirer"))
+
+    assert result["complete"] and stack.rows()[f"phoneNumber#{NUMBER}#inbound"].state is BlockState.REMOVED
+    assert "Zoom had no such entry any more" in result["text"] and "removed number block" not in result["text"]

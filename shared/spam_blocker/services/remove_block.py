@@ -49,6 +49,9 @@ def describe(exc: ZoomError) -> str:
     return f"{' '.join(parts)}: {exc.message}"[:500]
 
 
+ALREADY_GONE = "Zoom had no such entry any more (removed in the portal?)"
+
+
 class BlockRemover:
     def __init__(self, store: BlockStateStore, zoom: ZoomPhone, clock: Clock, *, deactivate: bool = False) -> None:
         self._store = store
@@ -65,12 +68,14 @@ class BlockRemover:
         grant = permits.take(WRITE_CATEGORY)
         if not grant.granted:
             return limited(grant, WRITE_CATEGORY)
+        gone = False
         try:
             if self._deactivate:
                 self._zoom.update_blocked(record.zoom_id, status="inactive")
             else:
                 self._zoom.delete_blocked(record.zoom_id)
         except ZoomNotFound:
+            gone = True
             logger.info("Zoom entry already gone", extra={"block_id": record.key.as_id(), "zoom_id": record.zoom_id})
         except ZoomRateLimited as exc:
             return throttled(exc, permits)
@@ -78,7 +83,10 @@ class BlockRemover:
             return Outcome(Result.FAILED, detail=f"Zoom refused the removal: {describe(exc)}", zoom_id=record.zoom_id)
         except ZoomError as exc:  # 5xx, transport, auth: DELETE is idempotent, try again later
             return Outcome(Result.RETRY, detail=describe(exc), retry_at=getattr(exc, "retry_at", None))
-        return self._end(record, to_state, ended_reason, cooldown_until)
+        ended = self._end(record, to_state, ended_reason, cooldown_until)
+        if gone and ended.result is Result.REMOVED:
+            return replace(ended, detail=f"{ended.detail}; {ALREADY_GONE}")
+        return ended
 
     def _end(self, record: BlockRecord, to_state: BlockState, ended_reason: str,
              cooldown_until: datetime | None) -> Outcome:

@@ -36,6 +36,7 @@ from spam_blocker.services.coverage import key_and_covering
 from spam_blocker.services.execute_block import ExecuteBlock
 from spam_blocker.services.outcomes import UNSETTLED, Outcome, Result
 from spam_blocker.services.permits import Permits
+from spam_blocker.services.remove_block import ALREADY_GONE
 
 BLOCK_TYPE = "inbound"
 WRITE_ATTEMPTS = 4
@@ -188,6 +189,8 @@ def _action(record: BlockRecord, result: str, text: str) -> dict[str, str]:
 
 def _outcome_text(what: str, record: BlockRecord, outcome: Outcome, until: datetime) -> str:
     result = outcome.result
+    if result is Result.REMOVED and ALREADY_GONE in outcome.detail:
+        return f"{what}: {ALREADY_GONE} (entry {record.zoom_id}); kept off the list until {iso(until)}"
     if result is Result.REMOVED:
         return f"removed {what} from Zoom (entry {record.zoom_id}); kept off the list until {iso(until)}"
     if result is Result.NOTHING_TO_REMOVE:
