@@ -271,8 +271,9 @@ class _Settler:
                     return
             self._moved.wait(0.05)
             self._moved.clear()
-            if self._progress() != handled:
-                since, handled = time.monotonic(), self._progress()
+            mark = self._progress()
+            if mark != handled:
+                since, handled = time.monotonic(), mark
 
 
 IGNORED = "ignored"
@@ -396,7 +397,7 @@ class Pipeline:
             if path is not None:
                 check_readable(path, what)
         self._check_settings()
-        zoom = self._zoom_client()
+        zoom = _zoom_client(self.access, self.counter)
         try:
             self._check_zoom(zoom)
             with ExitStack() as stack:
@@ -448,8 +449,6 @@ class Pipeline:
         """--dry-run: Zoom's whole list copied into a local emulator, and the run made against that copy, so the
         preview is the real run's: its blocks cover later callers, a later event lifts them, the expirer
         removes them. Zoom itself is only read (a token, the list). Yields a client of the copy."""
-        from spam_blocker.zoom.client import ZoomClient
-
         from local.emulator import ZoomEmulator, serve, stop
 
         entries = self._patiently(lambda: list(real.list_blocked(page_size=100)), "the listing of its blocked list",
@@ -467,9 +466,7 @@ class Pipeline:
         self._handler_access = ZoomAccess(api_url=f"{base}/v2", oauth_url=f"{base}/oauth/token",
                                           account_id="dev-account", client_id="dev-client-id",
                                           client_secret="dev-client-secret", plan=self.access.plan, emulated=True)
-        a = self._handler_access
-        client = ZoomClient.create(a.api_url, a.oauth_url, a.account_id, a.client_id, a.client_secret,
-                                   on_request=self.rehearsal_counter)
+        client = _zoom_client(self._handler_access, self.rehearsal_counter)
         print(f"dry run: Zoom's {len(entries)} entries copied to a local rehearsal; Zoom itself is only read",
               file=self.log, flush=True)
         try:
@@ -478,13 +475,6 @@ class Pipeline:
             client.close()
             stop(server, thread)
             self._handler_access = self.access
-
-    def _zoom_client(self):
-        from spam_blocker.zoom.client import ZoomClient
-
-        a = self.access
-        return ZoomClient.create(a.api_url, a.oauth_url, a.account_id, a.client_id, a.client_secret,
-                                 on_request=self.counter)
 
     def _check_zoom(self, zoom: Any) -> None:
         """A token before any work."""
@@ -801,8 +791,9 @@ class Pipeline:
             for thread in threads:
                 thread.join(timeout=0.2)
             heartbeat()  # progress goes on while the feeder waits (Progress draws at most every few seconds)
-            if self._progress_mark() != handled or not scorer_done.is_set():
-                handled, idle_since = self._progress_mark(), time.monotonic()
+            mark = self._progress_mark()
+            if mark != handled or not scorer_done.is_set():
+                handled, idle_since = mark, time.monotonic()
             elif time.monotonic() - idle_since > self.options.blocker_idle_limit_s and not stop.is_set():
                 waiting = sum(blocker_map.backlog().values())
                 if waiting:
@@ -819,11 +810,9 @@ class Pipeline:
 
     def _credentials_refused(self) -> str | None:
         """Why Zoom refuses a token now (the credentials revoked or rotated during the run), or None."""
-        from spam_blocker.zoom.client import ZoomClient
         from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError
 
-        a = self._handler_access
-        client = ZoomClient.create(a.api_url, a.oauth_url, a.account_id, a.client_id, a.client_secret)
+        client = _zoom_client(self._handler_access)
         try:
             client.check_credentials()
         except ZoomAuthFailed as exc:
@@ -1042,6 +1031,14 @@ def _drain_threads(scorer_map: EventSourceMapping, blocker_map: EventSourceMappi
                                                                            stop=blocker_stop),
                                 name="blocker", daemon=True)]
     return threads, scorer_done, scorer_stop, blocker_stop
+
+
+def _zoom_client(access: ZoomAccess, counter: RequestCounter | None = None) -> Any:
+    """A Zoom client for `access`, its requests counted by `counter`."""
+    from spam_blocker.zoom.client import ZoomClient
+
+    return ZoomClient.create(access.api_url, access.oauth_url, access.account_id, access.client_id,
+                             access.client_secret, on_request=counter)
 
 
 def _request_identity(body: str, message_id: str) -> Any:
