@@ -126,6 +126,13 @@ class ListSource(Protocol):
     def current(self) -> ProtectedLists: ...
 
 
+class OwnNumberSink(Protocol):
+    """Where the scorer records the account's own numbers it sees in call logs (the Evidence table's
+    own-numbers list, adapters.dynamo_allowlist.DynamoListStore)."""
+
+    def add_own_numbers(self, numbers: Iterable[str], *, source: str, now: datetime) -> int: ...
+
+
 class DeadLetterSink(Protocol):
     """Where a poison message goes, with its reason (adapters.sqs_queue.DeadLetters)."""
 

@@ -223,3 +223,25 @@ def test_concurrent_invocations_share_one_set_of_clients_and_lose_nothing(aws):
     assert set(stored) == numbers
     calls = sum(len(e.calls) for e in stored.values())
     assert calls == sum(1 for label in scenario.labels if label.kind == "inbound_call" and label.number in numbers)
+
+
+def test_without_an_own_numbers_list_the_numbers_call_logs_show_as_the_company_s_are_learned_and_never_blocked(aws):
+    """Nobody listed the company's numbers: the callees of its inbound calls (and callers of its outbound
+    ones) become own numbers, source "call logs", before anything is decided - so the ranges over a
+    neighbour-spoofing campaign in its own exchange are tiled around them, as with the list."""
+    ddb, sqs, block_queue, _ = aws
+    scenario = generate(1, days=7)
+    bodies = [(f"msg-{i}", json.dumps(e)) for i, e in enumerate(scenario.events)]
+    requests: list[BlockRequest] = []
+    for start in range(0, len(bodies), 10):
+        assert lambda_handler(sqs_event(bodies[start:start + 10]), CONTEXT) == {"batchItemFailures": []}
+        requests += [BlockRequest.model_validate_json(m["Body"]) for m in drain(sqs, block_queue)]
+
+    learned = {e.value: e.source for e in DynamoListStore(ddb, "evidence").entries("own")}
+    dids = {e164 for e164 in scenario.own_numbers if not e164.endswith("000")}  # the employees' lines
+    assert dids <= set(learned) and set(learned) <= set(scenario.own_numbers)
+    assert set(learned.values()) == {"call logs"}
+    ranges = [r for r in requests if r.action == "block" and r.match_type == "prefix"]
+    own_exchange = scenario.sources["campaign-3"].prefix
+    assert any(r.phone_number.startswith(own_exchange) for r in ranges)
+    assert not any(phone.prefix_covers(r.phone_number, n) for r in ranges for n in dids)

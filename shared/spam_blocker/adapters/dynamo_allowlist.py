@@ -69,6 +69,25 @@ class DynamoListStore:
         }}} for e in {e.key: e for e in entries}.values()]
         return self._write(requests)
 
+    def add_own_numbers(self, numbers: Iterable[str], *, source: str, now: datetime) -> int:
+        """Own numbers seen in call logs: each put only where no entry exists (a listed entry keeps its
+        source and note). Returns how many were new."""
+        written = 0
+        for number in sorted(set(numbers)):
+            try:
+                self._client.put_item(
+                    TableName=self.table_name,
+                    Item={"pk": {"S": "own"}, "sk": {"S": number}, "source": {"S": source}, "note": {"S": ""},
+                          "added_at": {"S": iso(now)}},
+                    ConditionExpression="attribute_not_exists(pk)")
+                written += 1
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                    raise translate_error(exc) from None
+            except BotoCoreError as exc:
+                raise translate_error(exc) from None
+        return written
+
     def remove(self, kind: ListKind, entries: Iterable[ListEntry]) -> int:
         _check_kind(kind)
         keys = sorted({e.key for e in entries})

@@ -12,6 +12,8 @@ DEAD_LETTER_AFTER_RECEIVES  a record whose scoring still fails on this receive g
                         being moved there by SQS's redrive without one
 FUTURE_TOLERANCE_HOURS  if set, events dated later than the wall clock + this are rejected (default: unset,
                         as the pipeline's clock is event time: a replay is never judged by the wall clock)
+LEARN_OWN_NUMBERS       the account's numbers that call logs show (the callee of an inbound call, the caller of an
+                        outbound one) are added to the own numbers, source "call logs" (default true)
 SKIP_EXPIRED_BLOCKS     do not request a block that has already expired by the wall clock, as a backfill of
                         old call logs decides (default false, for the same reason; template.yaml sets true)
 
@@ -41,6 +43,7 @@ class ScorerSettings(BaseSettings, PolicyOverrides):
     dead_letter_after_receives: int = Field(default=5, ge=1, le=1000)
     future_tolerance_hours: float | None = Field(default=None, gt=0)
     skip_expired_blocks: bool = False
+    learn_own_numbers: bool = True
 
     @field_validator("default_region")
     @classmethod

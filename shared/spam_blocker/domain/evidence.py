@@ -218,6 +218,33 @@ def contribution_from(event: CallLogEvent | SpamReportEvent | NotSpamEvent, regi
     return Contribution(kind, number, epoch(event.reported_at), event.reporter.strip())
 
 
+def account_numbers(event: CallLogEvent | SpamReportEvent | NotSpamEvent, region: str = "US") -> tuple[str, ...]:
+    """The account's own numbers a call-log record shows: the callee of an inbound call, the caller of an
+    outbound one, both sides of an internal one - as E.164, when they are full numbers (an extension is
+    not; a side marked external (type 2) is not ours). The scorer protects them as own numbers, so the
+    company's numbers are never blocked even when nobody listed them."""
+    if not isinstance(event, CallLogEvent):
+        return ()
+    log = event.call_log
+    direction = (log.direction or "inbound").strip().lower()
+    sides: list[tuple[str | None, int | None]] = []
+    if direction == "outbound":
+        sides.append((log.caller_number, log.caller_number_type))
+    elif direction == "inbound":
+        sides.append((log.callee_number, log.callee_number_type))
+        if log.caller_number_type == 1:
+            sides.append((log.caller_number, log.caller_number_type))
+    numbers = []
+    for raw, number_type in sides:
+        if not raw or number_type == 2 or phone.is_emergency_or_short(raw, region):
+            continue
+        try:
+            numbers.append(phone.normalize(raw, region))
+        except phone.InvalidNumber:
+            continue
+    return tuple(numbers)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Merging
 

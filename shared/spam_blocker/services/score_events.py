@@ -36,6 +36,7 @@ from spam_blocker.domain.evidence import (
     Contribution,
     Ignored,
     NumberEvidence,
+    account_numbers,
     contribution_from,
     exchange_of,
     from_epoch,
@@ -56,10 +57,13 @@ from spam_blocker.ports import (
     DeadLetterSink,
     EvidenceStore,
     ListSource,
+    OwnNumberSink,
     Queue,
     StoreConflict,
     StoreUnavailable,
 )
+
+LEARNED_OWN_SOURCE = "call logs"  # an own number's source when the scorer saw it on the account's side of a call
 
 # A block in one of these states already blocks (or is about to block) what it covers: never request again.
 COVERING_STATES = frozenset({BlockState.ACTIVE, BlockState.EXTERNAL, BlockState.PENDING})
@@ -93,6 +97,7 @@ class BatchOutcome:
     already_covered: int = 0  # block decisions skipped: an active or pending block already covers them
     expired_skipped: int = 0  # block decisions not requested: already expired by the clock (skip_expired)
     exchanges_skipped: int = 0  # exchange queries not made: a prefix block covers every suspicious number
+    own_numbers_learned: int = 0  # the account's numbers first seen in this batch's call logs, now own numbers
 
 
 class ScoreEvents:
@@ -100,12 +105,14 @@ class ScoreEvents:
 
     def __init__(self, *, evidence: EvidenceStore, blocks: BlockStore, block_queue: Queue,
                  dead_letters: DeadLetterSink, lists: ListSource, clock: Clock,
-                 policy: Policy = DEFAULT_POLICY, options: ScorerOptions = ScorerOptions()) -> None:
+                 policy: Policy = DEFAULT_POLICY, options: ScorerOptions = ScorerOptions(),
+                 own_numbers: OwnNumberSink | None = None) -> None:
         self.evidence = evidence
         self.blocks = blocks
         self.block_queue = block_queue
         self.dead_letters = dead_letters
         self.lists = lists
+        self.own_numbers = own_numbers
         self.clock = clock
         self.policy = policy
         self.options = options
@@ -139,6 +146,7 @@ class ScoringBatch:
     def __init__(self, scorer: ScoreEvents) -> None:
         self._s = scorer
         self._contributions: list[tuple[str, Contribution]] = []
+        self._account_numbers: set[str] = set()
         self._outcome = BatchOutcome()
 
     # -- per record ---------------------------------------------------------------------------------------
@@ -151,6 +159,7 @@ class ScoringBatch:
             if tolerance is not None and event.occurred_at > self._s.clock.now() + tolerance:
                 raise InvalidEvent(f"event time {iso(event.occurred_at)} is in the future")
             result = contribution_from(event, self._s.options.region)
+            self._account_numbers.update(account_numbers(event, self._s.options.region))
         except InvalidEvent as exc:
             self._s.dead_letters.reject(body, exc.reason, message_id=message_id)
             metrics.add_metric(name="EventsRejected", unit="Count", value=1)
@@ -174,6 +183,7 @@ class ScoringBatch:
             by_number[c.number].append(c)
             ids[c.number].add(message_id)
         failed: set[str] = set()
+        self._learn_account_numbers(outcome)
         if by_number:
             views = self._load_and_record(by_number, failed, outcome)
             decisions = self._decide(by_number, views, failed)
@@ -182,6 +192,27 @@ class ScoringBatch:
         outcome.failed_message_ids = sorted({m for n in failed for m in ids[n]})
         self._publish_metrics(outcome)
         return outcome
+
+    def _learn_account_numbers(self, outcome: BatchOutcome) -> None:
+        """The account's numbers this batch's call logs show, not yet listed, become own numbers before
+        anything is decided (so no range covers them, whether or not anyone gave an own-numbers list)."""
+        s = self._s
+        if s.own_numbers is None or not self._account_numbers:
+            return
+        try:
+            lists = s.lists.current()
+            new = sorted(n for n in self._account_numbers if lists.own_entry_for(n) is None)
+            if not new:
+                return
+            outcome.own_numbers_learned += s.own_numbers.add_own_numbers(new, source=LEARNED_OWN_SOURCE,
+                                                                          now=s.clock.now())
+        except Exception:  # the decisions below re-read the lists and fail the batch if they cannot
+            logger.exception("own numbers from call logs not recorded", extra={"numbers": len(self._account_numbers)})
+            return
+        invalidate = getattr(s.lists, "invalidate", None)
+        if invalidate is not None:
+            invalidate()
+        logger.info("own numbers learned from call logs", extra={"numbers": new})
 
     def _load_and_record(self, by_number: Mapping[str, list[Contribution]], failed: set[str],
                          outcome: BatchOutcome) -> dict[str, dict[str, NumberEvidence]]:
@@ -395,6 +426,8 @@ class ScoringBatch:
         metrics.add_metric(name="EvidenceWrites", unit="Count", value=outcome.evidence_writes)
         if outcome.exchanges_skipped:
             metrics.add_metric(name="ExchangeReadsSkipped", unit="Count", value=outcome.exchanges_skipped)
+        if outcome.own_numbers_learned:
+            metrics.add_metric(name="OwnNumbersLearned", unit="Count", value=outcome.own_numbers_learned)
         blocks = sum(1 for r in outcome.requests if r.action == "block")
         if blocks:
             metrics.add_metric(name="BlockRequestsSent", unit="Count", value=blocks)

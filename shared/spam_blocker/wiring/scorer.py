@@ -42,13 +42,14 @@ def build_deps(settings: ScorerSettings, *, dynamodb_client: Any, sqs_client: An
     from spam_blocker.adapters.sqs_queue import DeadLetters, SqsQueue
 
     policy = settings.policy()
+    list_store = DynamoListStore(dynamodb_client, settings.evidence_table, settings.default_region)
     scorer = ScoreEvents(
         evidence=DynamoEvidenceStore(dynamodb_client, settings.evidence_table, ttl_days=policy.retention.horizon_days),
         blocks=DynamoBlockStore(dynamodb_client, settings.blocks_table),
         block_queue=SqsQueue(sqs_client, settings.block_queue_url),
         dead_letters=DeadLetters(SqsQueue(sqs_client, settings.ingest_dlq_url), source="scorer"),
-        lists=lists or CachedLists(DynamoListStore(dynamodb_client, settings.evidence_table, settings.default_region),
-                                   ttl_s=settings.lists_cache_seconds),
+        lists=lists or CachedLists(list_store, ttl_s=settings.lists_cache_seconds),
+        own_numbers=list_store if settings.learn_own_numbers else None,
         clock=clock or SystemClock(),
         policy=policy,
         options=settings.options(),
