@@ -54,11 +54,13 @@ def count_events(path: str | Path) -> int:
     return sum(1 for _ in iter_lines(path))
 
 
-def earliest_event_time(lines: Iterator[Line]) -> datetime | None:
-    """The earliest event time among the lines that carry a readable one (a light pass: no validation)."""
+def event_time_bounds(lines: Iterator[Line]) -> tuple[datetime | None, datetime | None]:
+    """The earliest and the latest event time among the lines that carry a readable one (a light pass: no
+    validation)."""
     from spam_blocker.clock import parse_iso
 
     earliest: datetime | None = None
+    latest: datetime | None = None
     for line in lines:
         try:
             data = json.loads(line.text)
@@ -67,6 +69,7 @@ def earliest_event_time(lines: Iterator[Line]) -> datetime | None:
             at = parse_iso(raw) if isinstance(raw, str) else None
         except (ValueError, AttributeError, RecursionError):
             continue
-        if at is not None and at.tzinfo is not None and (earliest is None or at < earliest):
-            earliest = at
-    return earliest
+        if at is not None and at.tzinfo is not None:
+            earliest = at if earliest is None or at < earliest else earliest
+            latest = at if latest is None or at > latest else latest
+    return earliest, latest

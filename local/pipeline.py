@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from spam_blocker.adapters.sqs_queue import SqsQueue
 
 from local.esm_loop import EventSourceMapping, LambdaContext
-from local.event_file import Line, check_readable, count_events, earliest_event_time, iter_lines
+from local.event_file import Line, check_readable, count_events, event_time_bounds, iter_lines
 from local.local_aws import LocalAws, LocalResources
 from local.log_streams import point
 from local.progress import Progress
@@ -76,6 +76,10 @@ class RejectedLine:
     reason: str
 
 
+def _z(at: datetime | None) -> str | None:
+    return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else None
+
+
 class RequestCounter:
     """Every Zoom API request (retries and 429s included, OAuth excluded), by templated route."""
 
@@ -115,6 +119,8 @@ class RunSummary:
     blocks_would_lift: int = 0  # --dry-run: what would have been lifted
     blocks_would_create: int = 0  # --dry-run: the entries the rehearsal made
     blocks_adopted: int = 0
+    blocks_past_expiry: int = 0  # active blocks whose expires_at the file's last event passed (no --expire-at)
+    last_event_at: str | None = None  # the file's latest event time: the run's clock at its end
     zoom_requests: dict[str, int] = field(default_factory=dict)  # to ZOOM_API_URL (a dry run: token and list)
     zoom_429s: int = 0
     rehearsal_zoom_requests: dict[str, int] = field(default_factory=dict)  # --dry-run: to the local copy
@@ -146,6 +152,8 @@ class RunSummary:
             "blocks_would_lift": self.blocks_would_lift,
             "blocks_would_create": self.blocks_would_create,
             "blocks_adopted": self.blocks_adopted,
+            "blocks_past_expiry": self.blocks_past_expiry,
+            "last_event_at": self.last_event_at,
             "zoom_requests": dict(sorted(self.zoom_requests.items())),
             "zoom_429s": self.zoom_429s,
             **({"rehearsal_zoom_requests": dict(sorted(self.rehearsal_zoom_requests.items()))} if self.dry_run else {}),
@@ -338,6 +346,7 @@ class Pipeline:
         self._first_bodies: list[str] = []  # each block request's body, as first given to the blocker
         self._unblocks: set[Any] = set()
         self._adopted_at: datetime | None = None
+        self._last_event_at: datetime | None = None  # the file's latest event time (read with the earliest)
         self._moved = threading.Event()  # a batch was handled, by either function
 
     # -- set-up -----------------------------------------------------------------------------------------
@@ -547,8 +556,9 @@ class Pipeline:
         store = DynamoBlockStore(resources.dynamodb, resources.tables["blocks"])
         settings = ReconcilerSettings.from_env(os.environ)
         limiter = shared_limiter(resources.dynamodb, settings, self.access.account_id)
-        adopt_at = self._adopted_at = (earliest_event_time(iter_lines(self.options.events))
-                                       if self.options.events is not None else None)
+        adopt_at, self._last_event_at = (event_time_bounds(iter_lines(self.options.events))
+                                         if self.options.events is not None else (None, None))
+        self._adopted_at = adopt_at
         adopted = 0
         for attempt in range(ADOPT_ATTEMPTS):
             try:
@@ -913,7 +923,7 @@ class Pipeline:
                 "block_type": record.key.block_type, "state": self._state_shown(record),
                 "zoom_id": self._real_ids.get(record.zoom_id or "") if self.options.dry_run else record.zoom_id,
                 "reason": record.reason, "failure_reason": record.failure_reason,
-                "expires_at": record.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if record.expires_at else None,
+                "decided_at": _z(record.decided_at), "expires_at": _z(record.expires_at),
                 "ended_reason": record.ended_reason,
                 "lifts": sorted(self._lifts.get((record.key.match_type, record.key.phone_number,
                                                  record.key.block_type), []), key=lambda lift: lift["at"]),
@@ -924,6 +934,11 @@ class Pipeline:
             self.summary.blocks_deferred = max(self.summary.blocks_deferred, sum(
                 1 for b in self.summary.blocks if b["state"] in ("pending", "not_sent")))
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
+        last = _z(self._last_event_at)
+        self.summary.last_event_at = last
+        if last is not None and self.options.expire_at is None:
+            self.summary.blocks_past_expiry = sum(1 for b in self.summary.blocks if b["state"] in ("active", "would_block")
+                                                  and b["expires_at"] is not None and b["expires_at"] < last)
         # Entries this run made in Zoom: our rows' Zoom ids that were not there at start. This also counts
         # an entry whose POST answer was lost and that the blocker found and adopted ("commit then fail"),
         # which a count of 201 answers would miss; a count of 201s catches a target blocked twice in one run.
@@ -942,7 +957,8 @@ class Pipeline:
             if key not in known:
                 shown[key] = {"match_type": key[0], "phone_number": key[1], "block_type": key[2],
                               "state": "not_sent", "zoom_id": None, "reason": data.get("reason", ""),
-                              "failure_reason": None, "expires_at": data.get("expires_at"), "ended_reason": None,
+                              "failure_reason": None, "decided_at": data.get("decided_at"),
+                              "expires_at": data.get("expires_at"), "ended_reason": None,
                               "lifts": []}
         return list(shown.values())
 

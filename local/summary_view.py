@@ -60,7 +60,10 @@ def render_summary(s: RunSummary) -> str:
     for group in _grouped(prefixes + numbers):
         first = group[0]
         targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]
-        until = f" until {first['expires_at']}" if first.get("expires_at") and first["state"] in ("active", "would_block") else ""
+        until = ""
+        if first.get("expires_at") and first["state"] in ("active", "would_block"):
+            since = f" from {first['decided_at']}" if first.get("decided_at") else ""
+            until = f"{since} until {first['expires_at']}"
         if len(group) == 1:
             out.append(f"  {targets[0]:<16} {_state_label(first)}{until}")
         else:
@@ -76,6 +79,10 @@ def render_summary(s: RunSummary) -> str:
             more = f" (and {len(first['lifts']) - 1} time(s) before)" if len(first["lifts"]) > 1 else ""
             out.append(f"      earlier: lifted at {lift['at']}{more} ({lift['reason']}); blocked again later, as the "
                        "why says")
+    if s.blocks_past_expiry:
+        out.append(f"  {s.blocks_past_expiry} of these are past their end by the file's last event ({s.last_event_at}) "
+                   "and stay in Zoom until the expirer runs: add --expire-at (e.g. that time) to end or renew them "
+                   "as the hourly schedule would have")
     if s.not_blocked:
         out.append("")
         out.append(f"Deliberately not blocked ({len(s.not_blocked)}):")

@@ -96,6 +96,11 @@ def _describe(exc: BaseException) -> str:
         return f"Zoom refused the credentials: {exc}"
     if name in ZOOM_ERRORS:
         return f"Zoom is unreachable: {exc}"
+    if name == "SettingsError" and "_TABLE: Field required" in str(exc):
+        return (f"{exc}\n  the ops commands work on a deployed stack's tables (or a moto_server's): set these "
+                "variables as docs/operations.md shows, or add --function-name to invoke the deployed function. A "
+                "local `spam-blocker run` keeps no tables after it ends: its --summary-json holds each block's "
+                "reason and evidence.")
     if name in USAGE_ERRORS:
         return str(exc)
     if type(exc).__module__.startswith("botocore"):

@@ -204,6 +204,7 @@ def test_a_missing_setting_exits_2_naming_it(here):
     here.monkeypatch.delenv("RATE_LIMIT_TABLE")
     code, _, err = here.cli("reconcile")
     assert code == 2 and "RATE_LIMIT_TABLE" in err
+    assert "docs/operations.md" in err and "--summary-json" in err  # and where a local run's reasons are
 
 
 def test_zoom_refusing_the_credentials_or_unreachable_exits_3_before_any_work(here):

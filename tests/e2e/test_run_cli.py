@@ -226,6 +226,12 @@ def test_a_mixed_run_with_faults_blocks_what_it_should_once_and_loses_nothing(zo
                                               "GET /phone/blocked_list/{id}", "DELETE /phone/blocked_list/{id}",
                                               "PATCH /phone/blocked_list/{id}"}
     assert summary["blocks_requested"] >= len(ours)
+    # ... each block says when it was decided (event time) and until when; those the file's own clock has
+    # passed are counted, as they stay in Zoom until an expirer run
+    active = [b for b in summary["blocks"] if b["state"] == "active"]
+    assert active and all(b["decided_at"] < b["expires_at"] and b["decided_at"] <= summary["last_event_at"]
+                          for b in active)
+    assert summary["blocks_past_expiry"] == sum(1 for b in active if b["expires_at"] < summary["last_event_at"])
     # ... and the human summary says why
     assert "why:" in result.stdout and "1907555" in result.stdout
 
@@ -369,6 +375,7 @@ def test_expire_at_removes_the_blocks_from_zoom(zoom, files):
     assert summary["blocks_created"] > 0
     assert summary["blocks_expired"] == summary["blocks_created"]
     assert [e for e in zoom.entries() if e["status"] == "active"] == []
+    assert summary["blocks_past_expiry"] == 0
 
 
 def test_expire_at_goes_on_after_429s_until_every_due_block_is_gone(zoom, files):

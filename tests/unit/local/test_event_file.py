@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from local.event_file import count_events, earliest_event_time, iter_lines
+from local.event_file import count_events, event_time_bounds, iter_lines
 
 
 def test_lines_are_numbered_blank_ones_skipped_and_a_bom_is_not_part_of_line_one(tmp_path):
@@ -12,7 +12,7 @@ def test_lines_are_numbered_blank_ones_skipped_and_a_bom_is_not_part_of_line_one
     assert count_events(path) == 2  # the progress bar's total
 
 
-def test_the_earliest_event_time_skips_what_it_cannot_read(tmp_path):
+def test_the_event_time_bounds_skip_what_cannot_be_read(tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join([
         '{"type": "spam_report", "phone_number": "+19075550123", "reported_at": "2021-03-02T10:00:00Z"}',
@@ -22,7 +22,8 @@ def test_the_earliest_event_time_skips_what_it_cannot_read(tmp_path):
         '{"type": "call_log", "call_log": {"date_time": "2020-01-01T00:00:00"}}',  # no zone: skipped
         '[1, 2]',
     ]) + "\n")
-    assert earliest_event_time(iter_lines(path)) == datetime(2021, 2, 28, 23, 0, tzinfo=UTC)
+    assert event_time_bounds(iter_lines(path)) == (datetime(2021, 2, 28, 23, 0, tzinfo=UTC),
+                                                   datetime(2021, 3, 2, 10, 0, tzinfo=UTC))
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
-    assert earliest_event_time(iter_lines(empty)) is None
+    assert event_time_bounds(iter_lines(empty)) == (None, None)
