@@ -37,16 +37,25 @@ BOM = "\ufeff"
 
 
 def iter_lines(path: str | Path) -> Iterator[Line]:
-    """Non-empty lines (whitespace-only lines are skipped), decoded leniently: a bad byte spoils its
-    line (which then fails validation and is reported), never the whole run. A UTF-8 byte-order mark at
-    the start of the file (as some Windows editors write) is not part of the first line."""
+    """Non-empty lines (whitespace-only lines are skipped), decoded leniently: a byte that is not UTF-8
+    stays in its line as a lone surrogate (`not_utf8` then names it, and the line is rejected), never
+    spoiling the whole run. A UTF-8 byte-order mark at the start of the file (as some Windows editors
+    write) is not part of the first line."""
     with Path(path).open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            text = raw.decode("utf-8", errors="replace").strip()
+            text = raw.decode("utf-8", errors="surrogateescape").strip()
             if number == 1:
                 text = text.removeprefix(BOM).strip()
             if text:
                 yield Line(number, text)
+
+
+def not_utf8(text: str) -> str | None:
+    """Why a line decoded with surrogateescape is not UTF-8 text (JSON text must be), or None."""
+    for column, char in enumerate(text, start=1):
+        if "\udc80" <= char <= "\udcff":
+            return f"not UTF-8 text: byte 0x{ord(char) - 0xDC00:02x} at column {column}"
+    return None
 
 
 def count_events(path: str | Path) -> int:

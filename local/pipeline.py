@@ -28,7 +28,7 @@ from typing import Any, TextIO
 from spam_blocker.adapters.sqs_queue import SqsQueue
 
 from local.esm_loop import EventSourceMapping, LambdaContext
-from local.event_file import Line, check_readable, count_events, event_time_bounds, iter_lines
+from local.event_file import Line, check_readable, count_events, event_time_bounds, iter_lines, not_utf8
 from local.local_aws import LocalAws, LocalResources
 from local.log_streams import point
 from local.progress import Progress
@@ -316,8 +316,8 @@ def admit(summary: RunSummary, number: int, text: str, region: str, size: int) -
     """Count one non-empty line of events in `summary`: the reason it is rejected, or None when it goes to
     IngestQueue (ignored events too: the scorer ignores them, as in AWS)."""
     summary.events_read += 1
-    reason = (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
-              if size > SQS_MAX_BYTES else validate_line(text, region))
+    reason = not_utf8(text) or (f"event of {size:,} bytes: an SQS message holds at most {SQS_MAX_BYTES:,}"
+                                if size > SQS_MAX_BYTES else validate_line(text, region))
     if reason == IGNORED:
         summary.events_ignored += 1
         return None

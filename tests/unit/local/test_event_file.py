@@ -27,3 +27,15 @@ def test_the_event_time_bounds_skip_what_cannot_be_read(tmp_path):
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     assert event_time_bounds(iter_lines(empty)) == (None, None)
+
+
+def test_a_line_with_a_byte_that_is_not_utf8_is_named_even_when_it_is_valid_json(tmp_path):
+    """JSON text is UTF-8: a reporter id with a stray byte is no reporter (it once counted as a second one)."""
+    from local.event_file import not_utf8
+
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b'{"type": "spam_report", "reporter": "ext-\xff\xfe"}\n'
+                     b'{"type": "spam_report", "reporter": "ext-\xe2\x82\xac \xef\xbf\xbd"}\n')  # euro, U+FFFD: fine
+    lines = list(iter_lines(path))
+    assert not_utf8(lines[0].text) == "not UTF-8 text: byte 0xff at column 42"
+    assert not_utf8(lines[1].text) is None
