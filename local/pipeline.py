@@ -76,6 +76,19 @@ class RejectedLine:
     reason: str
 
 
+def _no_such_route(exc: Exception) -> bool:
+    """404, 405 or 410 for a route Zoom has: the URL is wrong (ZOOM_API_URL, ZOOM_OAUTH_URL), and asking
+    again gets the same answer. (Zoom answers an unknown entry id or an expired page token with a 400.)"""
+    return getattr(exc, "status", None) in (404, 405, 410)
+
+
+def _answer(exc: Exception) -> str:
+    """What Zoom said, with the HTTP status when the message does not carry it."""
+    message = getattr(exc, "message", str(exc))
+    status = getattr(exc, "status", None)
+    return f"HTTP {status}: {message}" if status is not None and str(status) not in message else message
+
+
 def _z(at: datetime | None) -> str | None:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ") if at is not None else None
 
@@ -501,15 +514,17 @@ class Pipeline:
             try:
                 return ask()
             except ZoomAuthFailed as exc:
+                if _no_such_route(exc):
+                    raise RunFailed(exc.message, 3) from None
                 raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
             except ZoomError as exc:
-                if attempt == attempts - 1:
-                    raise RunFailed(f"{failing}: {exc.message}", 3) from None
+                if attempt == attempts - 1 or _no_such_route(exc):
+                    raise RunFailed(f"{failing}: {_answer(exc)}", 3) from None
                 pause = 2.0 ** attempt
                 if isinstance(exc, ZoomRateLimited):
                     pause = max(pause, (exc.retry_at - SystemClock().now()).total_seconds())
                 pause = min(pause, CHECK_ZOOM_PAUSE_CAP_S)
-                print(f"Zoom did not answer {what} ({exc.message}); trying again in {pause:g} s",
+                print(f"Zoom did not answer {what} ({_answer(exc)}); trying again in {pause:g} s",
                       file=self.log, flush=True)
                 time.sleep(pause)
 
@@ -568,7 +583,10 @@ class Pipeline:
             except ZoomAuthFailed as exc:
                 raise RunFailed(f"Zoom refused the credentials: {exc.message}", 3) from None
             except ZoomError as exc:  # a 5xx, a lost answer, a page token that expired: read it again
-                stopped = exc.message
+                if _no_such_route(exc):
+                    raise RunFailed(f"Zoom's blocked list is not at {self.access.api_url}/phone/blocked_list: "
+                                    f"{_answer(exc)} (is ZOOM_API_URL right?)", 3) from None
+                stopped = _answer(exc)
             else:
                 adopted += report.adopted
                 listed_ids = report.entry_ids

@@ -443,6 +443,21 @@ def test_zoom_problems_stop_the_run_before_any_work(zoom, files, overrides, code
     assert [r for r in zoom.requests() if r["route"].startswith("POST /phone")] == []
 
 
+@pytest.mark.parametrize("url, wrong, message", [
+    ("ZOOM_API_URL", "/v2", "blocked list is not at"),
+    ("ZOOM_OAUTH_URL", "/oauth/token", "no OAuth token endpoint at"),
+])
+def test_a_wrong_zoom_url_stops_the_run_at_once_naming_it(zoom, files, url, wrong, message):
+    """A 404 is no outage: asking again gets the same answer, so the run says which URL is wrong at once."""
+    env = zoom.env()
+    env[url] = env[url].replace(wrong, "/nowhere")
+
+    result = run_cli(env, "--events", str(files["events"]))
+
+    assert result.returncode == 3 and message in result.stderr and "/nowhere" in result.stderr
+    assert "refused the credentials" not in result.stderr and "trying again" not in result.stderr
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"NUMBER_BLOCK_SCORE": "-1"}, "the scorer's settings: NUMBER_BLOCK_SCORE"),
     ({"PACING_MAX_WAIT_MS": "-1"}, "the blocker's settings: PACING_MAX_WAIT_MS"),

@@ -162,6 +162,9 @@ class ZoomOAuth(httpx.Auth):
                                   limit_type=limit.limit_type, retry_at=limit.retry_at, route=OAUTH_ROUTE)
         if status >= 500:
             raise ZoomServerError(f"Zoom OAuth answered {status}", status=status, route=OAUTH_ROUTE)
+        if status in (404, 405) and reason == "no reason given":  # no token endpoint there: the URL is wrong
+            raise ZoomAuthFailed(f"no OAuth token endpoint at {self.oauth_url} (HTTP {status}): is the OAuth URL "
+                                 "right?", status=status, route=OAUTH_ROUTE)
         if 400 <= status < 500:
             raise ZoomAuthFailed(f"Zoom OAuth refused the credentials ({status}: {reason})",
                                  status=status, route=OAUTH_ROUTE)
