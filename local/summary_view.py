@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from spam_blocker.services.execute_block import UNSAFE_REASON_PREFIX
 
 from local.pipeline import RunSummary
 
 SHOW_REJECTED = 10
+# "block range 1907555 (10,000 numbers) as 18 prefixes around ...": the tiles one decision asked for. Some may
+# show under another state (lifted later), or were never requested (a block already covered them).
+_TILED = re.compile(r" as (\d+) prefixes around ")
 SHOW_TILES = 6
 
 
@@ -68,7 +73,10 @@ def render_summary(s: RunSummary) -> str:
             out.append(f"  {targets[0]:<16} {_state_label(first)}{until}")
         else:
             shown = ", ".join(targets[:SHOW_TILES]) + (f", … ({len(targets)} in all)" if len(targets) > SHOW_TILES else "")
-            out.append(f"  {len(group)} prefixes {_state_label(first)}{until}: {shown}")
+            decided = _TILED.search(first.get("reason") or "")
+            count = (f"{len(group)} of the decision's {decided.group(1)} prefixes"
+                     if decided and int(decided.group(1)) != len(group) else f"{len(group)} prefixes")
+            out.append(f"  {count} {_state_label(first)}{until}: {shown}")
         why = first.get("failure_reason") if first["state"] == "failed" else first.get("reason")
         if why:
             out.append(f"      why: {why}")

@@ -53,7 +53,13 @@ COMMENT_MAX = 255
 
 def tag_comment(summary: str) -> str:
     text = f"{ZOOM_TAG} {' '.join(summary.split())}".strip()
-    return text if len(text) <= COMMENT_MAX else text[: COMMENT_MAX - 1] + "…"
+    if len(text) <= COMMENT_MAX:
+        return text
+    cut = text[: COMMENT_MAX - 1]
+    space = cut.rfind(" ")
+    if space > COMMENT_MAX // 2:  # end on a whole word: never in the middle of a number
+        cut = cut[:space].rstrip(" ,;:")
+    return cut + "…"
 
 
 def is_ours(comment: str | None) -> bool:

@@ -331,7 +331,7 @@ def _find_range(candidate: str, cand: NumberSignals, view: Mapping[str, NumberSi
             evidence["protected"] = len(protected)
             text = (f"block range {campaign.prefix} ({_size_name(campaign.free_digits)}) as {len(tiles)} prefixes "
                     f"around {_count(len(protected), 'protected number')}: {campaign.describe()}; "
-                    f"the whole range is refused: {refusal.detail}")
+                    f"left open around them, as {refusal.detail}")
             return _RangeFinding(ordered[0], text, evidence, (refusal,), tuple(ordered[1:]))
     text = f"range {campaign.prefix} refused: {refusal.detail}"
     return _RangeFinding(None, text, evidence, (refusal,))
