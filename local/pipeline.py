@@ -130,6 +130,7 @@ class RunSummary:
     blocks_not_expired: int = 0  # --expire-at: due blocks Zoom's limits or failures kept in place
     blocks_lifted: int = 0  # our blocks adopted from Zoom that stopped an allowlisted or own number
     blocks_would_lift: int = 0  # --dry-run: what would have been lifted
+    blocks_removed: int = 0  # our blocks an unblock request took out during the run (a dry run: would)
     blocks_would_create: int = 0  # --dry-run: the entries the rehearsal made
     blocks_adopted: int = 0
     blocks_past_expiry: int = 0  # active blocks whose expires_at the file's last event passed (no --expire-at)
@@ -163,6 +164,7 @@ class RunSummary:
             "blocks_not_expired": self.blocks_not_expired,
             "blocks_lifted": self.blocks_lifted,
             "blocks_would_lift": self.blocks_would_lift,
+            "blocks_removed": self.blocks_removed,
             "blocks_would_create": self.blocks_would_create,
             "blocks_adopted": self.blocks_adopted,
             "blocks_past_expiry": self.blocks_past_expiry,
@@ -952,6 +954,10 @@ class Pipeline:
             self.summary.blocks_deferred = max(self.summary.blocks_deferred, sum(
                 1 for b in self.summary.blocks if b["state"] in ("pending", "not_sent")))
         self.summary.blocks.sort(key=lambda b: (b["match_type"] != "prefix", b["phone_number"]))
+        removed = sum(1 for b in self.summary.blocks if b["state"] in ("removed", "would_be_removed")
+                      and (b.get("ended_reason") or "").startswith("unblocked"))
+        # those lifted at start over listed numbers are counted apart (blocks_lifted / blocks_would_lift)
+        self.summary.blocks_removed = max(0, removed - self.summary.blocks_lifted - self.summary.blocks_would_lift)
         last = _z(self._last_event_at)
         self.summary.last_event_at = last
         if last is not None and self.options.expire_at is None:

@@ -59,9 +59,12 @@ def render_summary(s: RunSummary) -> str:
     out.append(f"Blocks: {len(prefixes)} prefix(es), {len(numbers)} number(s); "
                f"{s.blocks_requested} requested, "
                + (f"{s.blocks_would_create} would be created in Zoom, {s.blocks_adopted} adopted from Zoom, "
-                  f"{s.blocks_would_expire} would expire, {s.blocks_would_lift} would be lifted (dry run)" if s.dry_run
+                  f"{s.blocks_removed} would be removed by later evidence, {s.blocks_would_expire} would expire"
+                  + (f", {s.blocks_would_lift} adopted over listed numbers would be lifted" if s.blocks_would_lift else "")
+                  + " (dry run)" if s.dry_run
                   else f"{s.blocks_created} created in Zoom this run, {s.blocks_adopted} adopted from Zoom, "
-                       f"{s.blocks_expired} expired"))
+                       f"{s.blocks_removed} removed by later evidence, {s.blocks_expired} expired"
+                       + (f", {s.blocks_lifted} adopted over listed numbers lifted" if s.blocks_lifted else "")))
     for group in _grouped(prefixes + numbers):
         first = group[0]
         targets = [b["phone_number"] + ("*" if b["match_type"] == "prefix" else "") for b in group]
