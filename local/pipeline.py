@@ -140,6 +140,7 @@ class RunSummary:
     rehearsal_zoom_requests: dict[str, int] = field(default_factory=dict)  # --dry-run: to the local copy
     duration_s: float = 0.0
     dry_run: bool = False
+    interrupted: bool = False  # the run was stopped (Ctrl-C, SIGTERM): counts so far, blocks not listed
     zoom_api_url: str = ""
     rejected_lines: list[RejectedLine] = field(default_factory=list)
     dead_letters: dict[str, list[dict[str, str]]] = field(default_factory=dict)
@@ -174,6 +175,7 @@ class RunSummary:
             **({"rehearsal_zoom_requests": dict(sorted(self.rehearsal_zoom_requests.items()))} if self.dry_run else {}),
             "duration_s": round(self.duration_s, 3),
             "dry_run": self.dry_run,
+            **({"interrupted": True} if self.interrupted else {}),
             "zoom_api_url": self.zoom_api_url,
             "rejected_lines": [{"line": r.line, "reason": r.reason} for r in self.rejected_lines],
             "dead_letters": self.dead_letters,
@@ -361,6 +363,7 @@ class Pipeline:
         self._first_bodies: list[str] = []  # each block request's body, as first given to the blocker
         self._unblocks: set[Any] = set()
         self._adopted_at: datetime | None = None
+        self._started = time.monotonic()
         self._last_event_at: datetime | None = None  # the file's latest event time (read with the earliest)
         self._moved = threading.Event()  # a batch was handled, by either function
 
@@ -415,8 +418,16 @@ class Pipeline:
             check_readable(self.options.follow, "events")
         return self._run(lambda resources: self._stream_live(resources, start_source, stopping))
 
+    def summary_so_far(self) -> RunSummary:
+        """The summary of a run that was interrupted: its counts so far (Zoom's blocked list holds its blocks)."""
+        self.summary.interrupted = True
+        self.summary.zoom_requests = dict(self.counter.by_route)
+        self.summary.zoom_429s = self.counter.throttled
+        self.summary.duration_s = time.monotonic() - self._started
+        return self.summary
+
     def _run(self, stream: Callable[[LocalResources], None]) -> RunSummary:
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         for what, path in (("allowlist", self.options.allowlist), ("own-numbers", self.options.own_numbers)):
             if path is not None:
                 check_readable(path, what)

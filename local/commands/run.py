@@ -107,6 +107,18 @@ def check_writable(path: Path) -> None:
         raise InputFileError(f"--summary-json: cannot write {path}")
 
 
+INTERRUPTED = 130
+
+
+def _write_summary(path: Path, summary: Any) -> bool:
+    try:
+        path.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
+    except OSError as exc:
+        print(f"spam-blocker run: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     from local.pipeline import Pipeline, RunFailed, RunOptions
     from local.summary_view import render_summary
@@ -127,20 +139,19 @@ def run(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         if access is None:
             access = stack.enter_context(own_emulator(plan))
+        pipeline = Pipeline(options, access)
         try:
-            summary = Pipeline(options, access).run()
+            summary = pipeline.run()
         except InputFileError as exc:
             print(f"spam-blocker run: {exc}", file=sys.stderr)
             return 2
         except RunFailed as exc:
             print(f"spam-blocker run: {exc}", file=sys.stderr)
+            if exc.exit_code == INTERRUPTED and args.summary_json:
+                _write_summary(args.summary_json, pipeline.summary_so_far())
             return exc.exit_code
-    if args.summary_json:
-        try:
-            args.summary_json.write_text(json.dumps(summary.to_json(), indent=2) + "\n")
-        except OSError as exc:
-            print(f"spam-blocker run: cannot write {args.summary_json}: {exc.strerror or exc}", file=sys.stderr)
-            return 2
+    if args.summary_json and not _write_summary(args.summary_json, summary):
+        return 2
     print(render_summary(summary))
     if summary.zoom_refused:
         print(f"spam-blocker run: Zoom refused the credentials during the run: {summary.zoom_refused}", file=sys.stderr)

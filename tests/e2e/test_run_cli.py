@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -509,3 +510,27 @@ def test_bad_usage_and_unreadable_files_exit_2(zoom, files):
     assert bad_wait.returncode == 2 and "RUN_ORDERED_WAIT_S must be a number of seconds" in bad_wait.stderr
     assert bad_dry.returncode == 2 and "DRY_RUN must be true or false" in bad_dry.stderr
     assert zoom.entries() == []
+
+
+def test_an_interrupted_run_still_writes_its_summary_so_far(zoom, tmp_path):
+    """SIGTERM (or Ctrl-C) mid-run: exit 130, and --summary-json records what was done, marked interrupted."""
+    from local.traffic import generate
+
+    events = tmp_path / "events.jsonl"
+    events.write_text(generate(5, days=7).jsonl())
+    summary_path = tmp_path / "summary.json"
+    process = subprocess.Popen([CLI, "run", "--events", str(events), "--summary-json", str(summary_path)],
+                               env=zoom.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:  # the progress line: events are flowing
+            if line.startswith("events [") and " 0/" not in line:
+                break
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+
+    assert process.returncode == 130 and "interrupted after" in err
+    summary = json.loads(summary_path.read_text())
+    assert summary["interrupted"] is True and 0 < summary["events_read"]
+    assert summary["zoom_requests"].get("GET /phone/blocked_list", 0) >= 1  # the listing at start, at least
