@@ -150,6 +150,10 @@ def run(args: argparse.Namespace) -> int:
             if exc.exit_code == INTERRUPTED and args.summary_json:
                 _write_summary(args.summary_json, pipeline.summary_so_far())
             return exc.exit_code
+        except KeyboardInterrupt:  # outside the replay's own wait (starting, finishing): the same record
+            if args.summary_json:
+                _write_summary(args.summary_json, pipeline.summary_so_far())
+            raise
     if args.summary_json and not _write_summary(args.summary_json, summary):
         return 2
     print(render_summary(summary))
