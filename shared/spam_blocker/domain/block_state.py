@@ -5,8 +5,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -51,8 +52,14 @@ ZOOM_TAG = "[spam-blocker]"
 COMMENT_MAX = 255
 
 
-def tag_comment(summary: str) -> str:
-    text = f"{ZOOM_TAG} {' '.join(summary.split())}".strip()
+_UNTIL = re.compile(re.escape(ZOOM_TAG) + r" until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?:: |$)")
+
+
+def tag_comment(summary: str, *, until: datetime | None = None) -> str:
+    """Our entry's comment: the tag, when the block ends (so a later run adopting it from Zoom keeps its
+    end, and a person in the portal sees it), and why."""
+    when = f" until {until.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}:" if until is not None else ""
+    text = f"{ZOOM_TAG}{when} {' '.join(summary.split())}".strip()
     if len(text) <= COMMENT_MAX:
         return text
     cut = text[: COMMENT_MAX - 1]
@@ -60,6 +67,20 @@ def tag_comment(summary: str) -> str:
     if space > COMMENT_MAX // 2:  # end on a whole word: never in the middle of a number
         cut = cut[:space].rstrip(" ,;:")
     return cut + "…"
+
+
+def comment_until(comment: str | None) -> datetime | None:
+    """The end our comment gives a block (tag_comment's `until`), or None (an older entry, a person's)."""
+    found = _UNTIL.match(comment or "")
+    return datetime.fromisoformat(found.group(1).replace("Z", "+00:00")) if found else None
+
+
+def comment_reason(comment: str) -> str:
+    """Our comment without the tag and the end."""
+    found = _UNTIL.match(comment)
+    if found:
+        return comment[found.end():].strip()
+    return comment[len(ZOOM_TAG):].strip() if comment.startswith(ZOOM_TAG) else comment.strip()
 
 
 def is_ours(comment: str | None) -> bool:

@@ -27,7 +27,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from spam_blocker.domain.block_request import BlockKey
-from spam_blocker.domain.block_state import ZOOM_TAG, BlockRecord, BlockState, zoom_digits
+from spam_blocker.domain.block_state import (
+    BlockRecord,
+    BlockState,
+    comment_reason,
+    comment_until,
+    zoom_digits,
+)
 from spam_blocker.domain.scoring import DEFAULT_POLICY
 
 BLOCK_TYPES = frozenset({"inbound", "outbound"})
@@ -95,7 +101,12 @@ class DriftPlan:
 
 
 def _comment_text(comment: str) -> str:
-    return comment[len(ZOOM_TAG):].strip() if comment.startswith(ZOOM_TAG) else comment.strip()
+    return comment_reason(comment)
+
+
+def _adopted_until(key: BlockKey, entry: ZoomEntry, now: datetime, adoption: AdoptionPolicy) -> datetime:
+    """An adopted entry ends when its comment says (as it was decided), else after the adoption policy's days."""
+    return comment_until(entry.comment) or adoption.expires_at(key, now)
 
 
 def plan_repairs(entries: Iterable[ZoomEntry], records: Mapping[BlockKey, BlockRecord], *, now: datetime,
@@ -161,7 +172,8 @@ def plan_repairs(entries: Iterable[ZoomEntry], records: Mapping[BlockKey, BlockR
                                    f"list until {record.cooldown_until.isoformat()}", zoom_id=e.id) for e in mine]
             elif mine:
                 target = replace(record, state=BlockState.ACTIVE, zoom_id=mine[0].id, updated_at=now,
-                                 decided_at=now, expires_at=adoption.expires_at(key, now), ended_reason=None,
+                                 decided_at=now, expires_at=_adopted_until(key, mine[0], now, adoption),
+                                 ended_reason=None,
                                  failure_reason=None, owner=None, post_started_at=None, last_error=None)
                 repairs.append(Repair("readopt", key, f"the table says {state}, but our entry {mine[0].id} is "
                                       "active in Zoom", record, target, mine[0].id))
@@ -187,7 +199,7 @@ def _adopt(key: BlockKey, entry: ZoomEntry, now: datetime, adoption: AdoptionPol
     target = BlockRecord(key=key, state=BlockState.ACTIVE, zoom_id=entry.id,
                          reason=f"adopted from Zoom: {text}" if text else "adopted from Zoom",
                          evidence={"adopted_from_zoom": True, "zoom_comment": entry.comment},
-                         expires_at=adoption.expires_at(key, now), decided_at=now, updated_at=now)
+                         expires_at=_adopted_until(key, entry, now, adoption), decided_at=now, updated_at=now)
     return Repair("adopt", key, f"our tagged entry {entry.id} was unknown to the table", None, target, entry.id)
 
 

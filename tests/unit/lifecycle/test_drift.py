@@ -49,6 +49,18 @@ def test_our_tagged_entry_unknown_to_the_table_is_adopted_active_with_its_id():
     assert repair.target.reason == "adopted from Zoom: 14 spam reports"
 
 
+def test_an_adopted_entry_ends_when_its_comment_says_as_it_was_decided():
+    """A second run adopting the first run's entries keeps their ends (a 12-day block does not become 30)."""
+    until = datetime(2026, 11, 17, 1, 34, 29, tzinfo=UTC)
+    entry = ZoomEntry("z9", KEY, True, True, tag_comment("block +19075550123: reported by 1 person", until=until))
+    assert entry.comment.startswith("[spam-blocker] until 2026-11-17T01:34:29Z: block")
+    [repair] = plan([entry], []).repairs
+    assert repair.target.expires_at == until
+    assert repair.target.reason == "adopted from Zoom: block +19075550123: reported by 1 person"
+    [readopted] = plan([entry], [row(BlockState.EXPIRED, zoom_id=None)]).repairs
+    assert readopted.kind == "readopt" and readopted.target.expires_at == until
+
+
 def test_a_persons_entry_is_recorded_external_and_an_inactive_one_ignored():
     p = plan([theirs("p1"), theirs("p2", PREFIX, active=False)], [])
     assert kinds(p) == [("external", KEY.phone_number, "p1")] and p.ignored == 1
