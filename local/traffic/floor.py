@@ -13,8 +13,9 @@ the catch target, granting it everything at once:
 
 What it cannot know is when a neighbour will call for the first time: those calls come at a steady rate,
 the average over the campaign exchanges' days here. Its cost is that rate times the campaign-days it
-must block. The gap between this and the product's replay is what not knowing the campaign's next days
-(and imperfect catch elsewhere) costs; docs/scoring.md gives the figures.
+must block. A second column (oracle*) grants it only the catch the product's replay had elsewhere. The gap
+between these and the product's replay is what not knowing the campaign's next days costs;
+docs/scoring.md gives the figures.
 """
 
 from __future__ import annotations
