@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from spam_blocker.clock import Clock, iso
+from spam_blocker.domain.allowlist import ListEntry, ProtectedLists
 from spam_blocker.domain.block_request import UNBLOCK_REASON_PREFIX, BlockKey, BlockRequest
 from spam_blocker.domain.block_state import BlockRecord, BlockState
 from spam_blocker.domain.events import InvalidEvent, parse_ingest_event
@@ -206,13 +207,21 @@ class ScoringBatch:
                 return
             outcome.own_numbers_learned += s.own_numbers.add_own_numbers(new, source=LEARNED_OWN_SOURCE,
                                                                           now=s.clock.now())
-        except Exception:  # the decisions below re-read the lists and fail the batch if they cannot
+        except Exception:  # this batch's decisions still protect them (_with_account_numbers); the next records them
             logger.exception("own numbers from call logs not recorded", extra={"numbers": len(self._account_numbers)})
             return
         invalidate = getattr(s.lists, "invalidate", None)
         if invalidate is not None:
             invalidate()
         logger.info("own numbers learned from call logs", extra={"numbers": new})
+
+    def _with_account_numbers(self, lists: ProtectedLists) -> ProtectedLists:
+        """This batch's own numbers protect its decisions even where recording them failed or a cache lags."""
+        if self._s.own_numbers is None:
+            return lists
+        missing = [ListEntry(n, source=LEARNED_OWN_SOURCE) for n in sorted(self._account_numbers)
+                   if lists.own_entry_for(n) is None]
+        return ProtectedLists.of(allow=lists.allow, own=(*lists.own, *missing)) if missing else lists
 
     def _load_and_record(self, by_number: Mapping[str, list[Contribution]], failed: set[str],
                          outcome: BatchOutcome) -> dict[str, dict[str, NumberEvidence]]:
@@ -306,7 +315,7 @@ class ScoringBatch:
         if not views:
             return []
         try:
-            lists = s.lists.current()
+            lists = self._with_account_numbers(s.lists.current())
         except Exception:
             logger.exception("allowlist read failed")
             failed.update(views)

@@ -306,3 +306,43 @@ def test_an_exchange_with_one_uncovered_suspicious_number_is_read_whole(world):
     for i, body in enumerate([inbound("+19075551234", 1, 1), inbound("+19075552345", 2, 2)]):
         batch.accept(f"m{i}", body)
     assert batch.finish().exchanges_skipped == 0 and world.evidence.calls["query_exchange"] == 1
+
+
+class _OwnNumbers:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.added: list[tuple[str, str]] = []
+
+    def add_own_numbers(self, numbers, *, source, now):
+        if self.fail:
+            raise StoreUnavailable("evidence table unavailable")
+        self.added += [(n, source) for n in numbers]
+        return len(numbers)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_company_s_lines_a_batch_shows_are_never_inside_its_ranges_even_when_recording_them_fails(world, fail):
+    """No own-numbers list: the callees of the campaign's calls (the company's lines, in the campaign's own
+    exchange) become own numbers before the batch decides, and the range is tiled around them. If they
+    cannot be recorded, this batch's decisions still protect them."""
+    sink = _OwnNumbers(fail=fail)
+    lines = [f"+1907555{100 + i:04d}" for i in range(30)]
+    bodies = []
+    for n, line in enumerate(["1234", "3456", "5678", "7890"]):
+        for i in range(4):
+            body = json.loads(inbound(f"+1907555{line}", 20 * n + i, 0))
+            body["call_log"]["callee_number"] = lines[(10 * n + i) % 30]
+            bodies.append(json.dumps(body))
+    bodies.append(report("+19075551234", 100, "ext-3"))
+    scorer = world.scorer()
+    scorer.own_numbers = sink
+    batch = scorer.start_batch()
+    for i, body in enumerate(bodies):
+        batch.accept(f"m{i}", body)
+    outcome = batch.finish()
+
+    called = {lines[(10 * n + i) % 30] for n in range(4) for i in range(4)}
+    prefixes = [r.phone_number for r in world.queue.requests if r.match_type == "prefix"]
+    assert prefixes and not any(n.lstrip("+").startswith(p) for p in prefixes for n in called)
+    assert sorted(n for n, _ in sink.added) == ([] if fail else sorted(called))
+    assert outcome.own_numbers_learned == (0 if fail else len(called)) and outcome.failed_message_ids == []
