@@ -419,8 +419,15 @@ class Pipeline:
         return self._run(lambda resources: self._stream_live(resources, start_source, stopping))
 
     def summary_so_far(self) -> RunSummary:
-        """The summary of a run that was interrupted: its counts so far (Zoom's blocked list holds its blocks)."""
+        """The summary of a run that was interrupted: its counts so far (Zoom's blocked list holds its blocks;
+        `blocks_created` counts the POSTs Zoom answered with success)."""
         self.summary.interrupted = True
+        self.summary.blocks_requested = len(self._requested)
+        self.summary.unblocks_requested = len(self._unblocks)
+        if self.options.dry_run:
+            self.summary.blocks_would_create = self._handler_counter.created
+        else:
+            self.summary.blocks_created = self._handler_counter.created
         self.summary.zoom_requests = dict(self.counter.by_route)
         self.summary.zoom_429s = self.counter.throttled
         self.summary.duration_s = time.monotonic() - self._started
@@ -521,6 +528,7 @@ class Pipeline:
         connection is tried again a few times (Retry-After honoured, up to CHECK_ZOOM_PAUSE_CAP_S) before
         exit 3 with `failing`."""
         from spam_blocker.clock import SystemClock
+        from spam_blocker.zoom.auth import OAUTH_ROUTE
         from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError, ZoomRateLimited
 
         for attempt in range(attempts):
@@ -531,7 +539,12 @@ class Pipeline:
                     raise RunFailed(exc.message, 3) from None
                 raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
             except ZoomError as exc:
-                if attempt == attempts - 1 or _no_such_route(exc):
+                if _no_such_route(exc):  # the URL is wrong: asking again gets the same answer
+                    oauth = exc.route == OAUTH_ROUTE
+                    variable, url = ("ZOOM_OAUTH_URL", self.access.oauth_url) if oauth else ("ZOOM_API_URL",
+                                                                                          self.access.api_url)
+                    raise RunFailed(f"{failing}: {_answer(exc)} (is {variable}={url} right?)", 3) from None
+                if attempt == attempts - 1:
                     raise RunFailed(f"{failing}: {_answer(exc)}", 3) from None
                 pause = 2.0 ** attempt
                 if isinstance(exc, ZoomRateLimited):

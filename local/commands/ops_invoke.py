@@ -113,8 +113,13 @@ def _invoke_deployed(function_name: str, event: dict[str, Any], client: Any) -> 
 
     if client is None:
         import boto3
+        from botocore.exceptions import NoRegionError
 
-        client = boto3.client("lambda")
+        try:
+            client = boto3.client("lambda")
+        except NoRegionError:
+            raise CommandFailed(EXIT_USAGE, "--function-name needs the AWS region of the deployed stack: set "
+                                "AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region)") from None
     try:
         response = client.invoke(FunctionName=function_name, InvocationType="RequestResponse",
                                  Payload=json.dumps(event).encode())

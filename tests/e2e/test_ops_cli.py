@@ -271,6 +271,15 @@ def test_function_name_invokes_the_deployed_lambda_with_the_same_payload(capsys)
     assert json.loads(out) == summary and "renewed/expired 1/1" in err
 
 
+def test_function_name_without_an_aws_region_says_so(capsys, monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    args = build_parser().parse_args(["expire", "--function-name", "prod-expirer"])
+    assert expire_command.run(args) == 2
+    assert "needs the AWS region" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("error_type, code", [("UnblockInputError", 2), ("ZoomAuthFailed", 3), ("KeyError", 1)])
 def test_a_deployed_functions_error_maps_to_the_exit_codes(capsys, error_type, code):
     client, _ = _stubbed_lambda({"errorType": error_type, "errorMessage": "it went wrong"}, error=True)

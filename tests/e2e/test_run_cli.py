@@ -448,16 +448,17 @@ def test_zoom_problems_stop_the_run_before_any_work(zoom, files, overrides, code
     assert [r for r in zoom.requests() if r["route"].startswith("POST /phone")] == []
 
 
-@pytest.mark.parametrize("url, wrong, message", [
-    ("ZOOM_API_URL", "/v2", "blocked list is not at"),
-    ("ZOOM_OAUTH_URL", "/oauth/token", "no OAuth token endpoint at"),
+@pytest.mark.parametrize("url, wrong, message, dry", [
+    ("ZOOM_API_URL", "/v2", "blocked list is not at", ()),
+    ("ZOOM_API_URL", "/v2", "is ZOOM_API_URL=", ("--dry-run",)),
+    ("ZOOM_OAUTH_URL", "/oauth/token", "no OAuth token endpoint at", ()),
 ])
-def test_a_wrong_zoom_url_stops_the_run_at_once_naming_it(zoom, files, url, wrong, message):
+def test_a_wrong_zoom_url_stops_the_run_at_once_naming_it(zoom, files, url, wrong, message, dry):
     """A 404 is no outage: asking again gets the same answer, so the run says which URL is wrong at once."""
     env = zoom.env()
     env[url] = env[url].replace(wrong, "/nowhere")
 
-    result = run_cli(env, "--events", str(files["events"]))
+    result = run_cli(env, "--events", str(files["events"]), *dry)
 
     assert result.returncode == 3 and message in result.stderr and "/nowhere" in result.stderr
     assert "refused the credentials" not in result.stderr and "trying again" not in result.stderr
@@ -534,3 +535,5 @@ def test_an_interrupted_run_still_writes_its_summary_so_far(zoom, tmp_path):
     summary = json.loads(summary_path.read_text())
     assert summary["interrupted"] is True and 0 < summary["events_read"]
     assert summary["zoom_requests"].get("GET /phone/blocked_list", 0) >= 1  # the listing at start, at least
+    made = [r for r in zoom.requests() if r["route"] == "POST /phone/blocked_list" and r["status"] in (200, 201)]
+    assert summary["blocks_created"] == len(made) and summary["blocks_requested"] >= len(made)

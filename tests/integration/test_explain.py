@@ -26,7 +26,7 @@ def test_explain_says_why_a_number_is_blocked_from_the_stores_and_zoom(stack):
     assert "BLOCKED by us: number +19075550123 (inbound)." in text
     assert "2 reporter(s): " in text and "ext-1042" in text and "ext-77" in text
     assert f"Zoom entry {zoom_id}: phoneNumber +19075550123 inbound active, our tag" in text
-    assert result["zoom"][zoom_id]["comment"].startswith("[spam-blocker] until 2026-12-20T12:00:00Z: block +19075550123")
+    assert result["zoom"][zoom_id]["comment"].startswith("[spam-blocker] from 2026-11-20T12:00:00Z until 2026-12-20T12:00:00Z: block +19075550123")
 
 
 def test_explain_a_number_nobody_blocked(stack):

@@ -52,13 +52,20 @@ ZOOM_TAG = "[spam-blocker]"
 COMMENT_MAX = 255
 
 
-_UNTIL = re.compile(re.escape(ZOOM_TAG) + r" until (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)(?:: |$)")
+_STAMP = r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)"
+_UNTIL = re.compile(re.escape(ZOOM_TAG) + rf"(?: from {_STAMP})? until {_STAMP}(?:: |$)")
 
 
-def tag_comment(summary: str, *, until: datetime | None = None) -> str:
-    """Our entry's comment: the tag, when the block ends (so a later run adopting it from Zoom keeps its
-    end, and a person in the portal sees it), and why."""
-    when = f" until {until.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}:" if until is not None else ""
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def tag_comment(summary: str, *, since: datetime | None = None, until: datetime | None = None) -> str:
+    """Our entry's comment: the tag, when the block was decided and when it ends (so a later run adopting
+    it from Zoom keeps both, and a person in the portal sees them), and why."""
+    when = ""
+    if until is not None:
+        when = (f" from {_stamp(since)}" if since is not None else "") + f" until {_stamp(until)}:"
     text = f"{ZOOM_TAG}{when} {' '.join(summary.split())}".strip()
     if len(text) <= COMMENT_MAX:
         return text
@@ -72,7 +79,17 @@ def tag_comment(summary: str, *, until: datetime | None = None) -> str:
 def comment_until(comment: str | None) -> datetime | None:
     """The end our comment gives a block (tag_comment's `until`), or None (an older entry, a person's)."""
     found = _UNTIL.match(comment or "")
-    return datetime.fromisoformat(found.group(1).replace("Z", "+00:00")) if found else None
+    return _parse_stamp(found.group(2)) if found else None
+
+
+def comment_since(comment: str | None) -> datetime | None:
+    """When our comment says the block was decided (tag_comment's `since`), or None."""
+    found = _UNTIL.match(comment or "")
+    return _parse_stamp(found.group(1)) if found and found.group(1) else None
+
+
+def _parse_stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def comment_reason(comment: str) -> str:

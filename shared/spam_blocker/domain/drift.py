@@ -31,6 +31,7 @@ from spam_blocker.domain.block_state import (
     BlockRecord,
     BlockState,
     comment_reason,
+    comment_since,
     comment_until,
     zoom_digits,
 )
@@ -172,7 +173,8 @@ def plan_repairs(entries: Iterable[ZoomEntry], records: Mapping[BlockKey, BlockR
                                    f"list until {record.cooldown_until.isoformat()}", zoom_id=e.id) for e in mine]
             elif mine:
                 target = replace(record, state=BlockState.ACTIVE, zoom_id=mine[0].id, updated_at=now,
-                                 decided_at=now, expires_at=_adopted_until(key, mine[0], now, adoption),
+                                 decided_at=comment_since(mine[0].comment) or now,
+                                 expires_at=_adopted_until(key, mine[0], now, adoption),
                                  ended_reason=None,
                                  failure_reason=None, owner=None, post_started_at=None, last_error=None)
                 repairs.append(Repair("readopt", key, f"the table says {state}, but our entry {mine[0].id} is "
@@ -199,7 +201,8 @@ def _adopt(key: BlockKey, entry: ZoomEntry, now: datetime, adoption: AdoptionPol
     target = BlockRecord(key=key, state=BlockState.ACTIVE, zoom_id=entry.id,
                          reason=f"adopted from Zoom: {text}" if text else "adopted from Zoom",
                          evidence={"adopted_from_zoom": True, "zoom_comment": entry.comment},
-                         expires_at=_adopted_until(key, entry, now, adoption), decided_at=now, updated_at=now)
+                         expires_at=_adopted_until(key, entry, now, adoption),
+                         decided_at=comment_since(entry.comment) or now, updated_at=now)
     return Repair("adopt", key, f"our tagged entry {entry.id} was unknown to the table", None, target, entry.id)
 
 

@@ -236,7 +236,8 @@ class ExecuteBlock:
         try:
             zoom_id = self._zoom.create_blocked(match_type=key.match_type, phone_number=key.phone_number,
                                                 block_type=key.block_type,
-                                                comment=tag_comment(request.reason or DEFAULT_SUMMARY, until=request.expires_at),
+                                                comment=tag_comment(request.reason or DEFAULT_SUMMARY, since=request.decided_at,
+                                                                    until=request.expires_at),
                                                 send_by=send_by)
         except PermitExpired as exc:  # never sent: the permit aged past the margin on its way out
             self._release(claimed, doubt=None, refund=True)

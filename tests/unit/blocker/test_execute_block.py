@@ -29,7 +29,7 @@ def test_a_new_block_is_one_tagged_entry_and_an_active_row(world):
     outcome = world.run(request())
     entry = only_entry(world)
     assert outcome.result is Result.CREATED and outcome.zoom_id == entry["id"]
-    assert entry["comment"] == f"{ZOOM_TAG} until 2026-12-20T12:00:00Z: 14 spam reports from 9 reporters"
+    assert entry["comment"] == f"{ZOOM_TAG} from 2026-11-20T12:00:00Z until 2026-12-20T12:00:00Z: 14 spam reports from 9 reporters"
     assert (entry["match_type"], entry["phone_number"], entry["block_type"]) == ("phoneNumber", NUMBER, "inbound")
     row = world.store[KEY]
     assert (row.state, row.zoom_id, row.owner, row.post_started_at, row.attempts) == (

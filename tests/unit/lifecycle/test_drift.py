@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from spam_blocker.domain.block_request import BlockKey
-from spam_blocker.domain.block_state import BlockRecord, BlockState, tag_comment
+from spam_blocker.domain.block_state import BlockRecord, BlockState, comment_until, tag_comment
 from spam_blocker.domain.drift import ZoomEntry, entry_key, plan_repairs
 from spam_blocker.domain.scoring import DEFAULT_POLICY
 
@@ -51,14 +51,18 @@ def test_our_tagged_entry_unknown_to_the_table_is_adopted_active_with_its_id():
 
 def test_an_adopted_entry_ends_when_its_comment_says_as_it_was_decided():
     """A second run adopting the first run's entries keeps their ends (a 12-day block does not become 30)."""
-    until = datetime(2026, 11, 17, 1, 34, 29, tzinfo=UTC)
-    entry = ZoomEntry("z9", KEY, True, True, tag_comment("block +19075550123: reported by 1 person", until=until))
-    assert entry.comment.startswith("[spam-blocker] until 2026-11-17T01:34:29Z: block")
+    since, until = datetime(2026, 11, 5, 1, 34, 29, tzinfo=UTC), datetime(2026, 11, 17, 1, 34, 29, tzinfo=UTC)
+    entry = ZoomEntry("z9", KEY, True, True, tag_comment("block +19075550123: reported by 1 person",
+                                                         since=since, until=until))
+    assert entry.comment.startswith("[spam-blocker] from 2026-11-05T01:34:29Z until 2026-11-17T01:34:29Z: block")
     [repair] = plan([entry], []).repairs
-    assert repair.target.expires_at == until
+    # and its decision time: the expirer counts fresh evidence from it, not from the adoption
+    assert (repair.target.decided_at, repair.target.expires_at) == (since, until)
     assert repair.target.reason == "adopted from Zoom: block +19075550123: reported by 1 person"
     [readopted] = plan([entry], [row(BlockState.EXPIRED, zoom_id=None)]).repairs
-    assert readopted.kind == "readopt" and readopted.target.expires_at == until
+    assert readopted.kind == "readopt" and (readopted.target.decided_at, readopted.target.expires_at) == (since, until)
+    older = ZoomEntry("z8", KEY, True, True, tag_comment("why", until=until))  # the end alone: decided = adopted
+    assert (plan([older], []).repairs[0].target.decided_at, comment_until(older.comment)) == (NOW, until)
 
 
 def test_a_persons_entry_is_recorded_external_and_an_inactive_one_ignored():
