@@ -27,9 +27,11 @@ def check_readable(path: str | Path, what: str) -> Path:
         raise InputFileError(f"{what} is not a file: {p}")
     try:
         with p.open("rb") as handle:
-            handle.read(1)
+            start = handle.read(4)
     except OSError as exc:
         raise InputFileError(f"cannot read {what} file {p}: {exc.strerror or exc}") from None
+    if start[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(start) == 4 and (start[1::2] == b"\0\0" or start[::2] == b"\0\0")):
+        raise InputFileError(f"{what} file {p} is UTF-16 text: save it as UTF-8")
     return p
 
 

@@ -39,3 +39,19 @@ def test_a_line_with_a_byte_that_is_not_utf8_is_named_even_when_it_is_valid_json
     lines = list(iter_lines(path))
     assert not_utf8(lines[0].text) == "not UTF-8 text: byte 0xff at column 42"
     assert not_utf8(lines[1].text) is None
+
+
+def test_a_utf16_file_is_refused_whole_with_what_to_do(tmp_path):
+    """Some Windows tools save UTF-16: every line would be rejected one by one, and the run exit 0."""
+    import pytest
+
+    from local.event_file import InputFileError, check_readable
+
+    for encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        path = tmp_path / f"{encoding}.jsonl"
+        path.write_bytes('{"type": "spam_report"}\n'.encode(encoding))
+        with pytest.raises(InputFileError, match="is UTF-16 text: save it as UTF-8"):
+            check_readable(path, "events")
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text('{"type": "spam_report"}\n')
+    assert check_readable(plain, "events") == plain
