@@ -528,7 +528,6 @@ class Pipeline:
         connection is tried again a few times (Retry-After honoured, up to CHECK_ZOOM_PAUSE_CAP_S) before
         exit 3 with `failing`."""
         from spam_blocker.clock import SystemClock
-        from spam_blocker.zoom.auth import OAUTH_ROUTE
         from spam_blocker.zoom.errors import ZoomAuthFailed, ZoomError, ZoomRateLimited
 
         for attempt in range(attempts):
@@ -539,11 +538,9 @@ class Pipeline:
                     raise RunFailed(exc.message, 3) from None
                 raise RunFailed(f"Zoom refused the credentials ({self.access.oauth_url}): {exc.message}", 3) from None
             except ZoomError as exc:
-                if _no_such_route(exc):  # the URL is wrong: asking again gets the same answer
-                    oauth = exc.route == OAUTH_ROUTE
-                    variable, url = ("ZOOM_OAUTH_URL", self.access.oauth_url) if oauth else ("ZOOM_API_URL",
-                                                                                          self.access.api_url)
-                    raise RunFailed(f"{failing}: {_answer(exc)} (is {variable}={url} right?)", 3) from None
+                if _no_such_route(exc):  # the API URL is wrong (the token endpoint's 404 is a ZoomAuthFailed)
+                    raise RunFailed(f"{failing}: {_answer(exc)} (is ZOOM_API_URL={self.access.api_url} right?)",
+                                    3) from None
                 if attempt == attempts - 1:
                     raise RunFailed(f"{failing}: {_answer(exc)}", 3) from None
                 pause = 2.0 ** attempt
