@@ -101,13 +101,11 @@ class DriftPlan:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _comment_text(comment: str) -> str:
-    return comment_reason(comment)
-
-
-def _adopted_until(key: BlockKey, entry: ZoomEntry, now: datetime, adoption: AdoptionPolicy) -> datetime:
-    """An adopted entry ends when its comment says (as it was decided), else after the adoption policy's days."""
-    return comment_until(entry.comment) or adoption.expires_at(key, now)
+def _adopted_times(key: BlockKey, entry: ZoomEntry, now: datetime,
+                   adoption: AdoptionPolicy) -> tuple[datetime, datetime]:
+    """An adopted entry's decided_at and expires_at as its comment says (as it was decided), else counted
+    from the adoption (the adoption policy's days)."""
+    return comment_since(entry.comment) or now, comment_until(entry.comment) or adoption.expires_at(key, now)
 
 
 def plan_repairs(entries: Iterable[ZoomEntry], records: Mapping[BlockKey, BlockRecord], *, now: datetime,
@@ -172,10 +170,9 @@ def plan_repairs(entries: Iterable[ZoomEntry], records: Mapping[BlockKey, BlockR
                 repairs += [Repair("delete_stale", key, f"our entry {e.id} still blocks a number kept off the "
                                    f"list until {record.cooldown_until.isoformat()}", zoom_id=e.id) for e in mine]
             elif mine:
+                decided, expires = _adopted_times(key, mine[0], now, adoption)
                 target = replace(record, state=BlockState.ACTIVE, zoom_id=mine[0].id, updated_at=now,
-                                 decided_at=comment_since(mine[0].comment) or now,
-                                 expires_at=_adopted_until(key, mine[0], now, adoption),
-                                 ended_reason=None,
+                                 decided_at=decided, expires_at=expires, ended_reason=None,
                                  failure_reason=None, owner=None, post_started_at=None, last_error=None)
                 repairs.append(Repair("readopt", key, f"the table says {state}, but our entry {mine[0].id} is "
                                       "active in Zoom", record, target, mine[0].id))
@@ -197,17 +194,17 @@ def _provably_missing(record: BlockRecord, complete: bool, listing_started_at: d
 
 
 def _adopt(key: BlockKey, entry: ZoomEntry, now: datetime, adoption: AdoptionPolicy) -> Repair:
-    text = _comment_text(entry.comment)
+    text = comment_reason(entry.comment)
+    decided, expires = _adopted_times(key, entry, now, adoption)
     target = BlockRecord(key=key, state=BlockState.ACTIVE, zoom_id=entry.id,
                          reason=f"adopted from Zoom: {text}" if text else "adopted from Zoom",
                          evidence={"adopted_from_zoom": True, "zoom_comment": entry.comment},
-                         expires_at=_adopted_until(key, entry, now, adoption),
-                         decided_at=comment_since(entry.comment) or now, updated_at=now)
+                         decided_at=decided, expires_at=expires, updated_at=now)
     return Repair("adopt", key, f"our tagged entry {entry.id} was unknown to the table", None, target, entry.id)
 
 
 def _external(key: BlockKey, entry: ZoomEntry, now: datetime) -> Repair:
-    text = _comment_text(entry.comment)
+    text = comment_reason(entry.comment)
     reason = "a person's entry in the Zoom portal" + (f": {text}" if text else "")
     target = BlockRecord(key=key, state=BlockState.EXTERNAL, zoom_id=entry.id, reason=reason,
                          evidence={"zoom_comment": entry.comment}, decided_at=now, updated_at=now)
